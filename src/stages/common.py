@@ -1,0 +1,54 @@
+"""The project layout (the only fixed paths) and the error handling every stage shares."""
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+from unlearning import config
+from unlearning.experiment import Experiment
+from unlearning.io import InputError
+
+PARAMS = Path("params.yaml")
+PRETRAINED = Path("models/pretrained")
+ORACLE = Path("models/oracle")
+UNLEARNED = Path("models/unlearned")
+RELEARN = Path("relearn")
+METRICS = Path("metrics")
+EVAL = Path("eval")
+PLOTS = Path("plots")
+
+
+def data_path(cfg: config.Config) -> Path:
+    return Path("data") / f"{cfg.data.name}.pt"
+
+
+def manifest_path(cfg: config.Config) -> Path:
+    return Path("data") / f"{cfg.data.name}.json"
+
+
+def model_dir(name: str) -> Path:
+    """Where a model family lives: 'pretrained', 'oracle' or an unlearning method's name."""
+    return {"pretrained": PRETRAINED, "oracle": ORACLE}.get(name, UNLEARNED / name)
+
+
+def seed_file(directory: Path, seed: int, suffix: str) -> Path:
+    return directory / f"seed{seed}{suffix}"
+
+
+def open_experiment(cfg: config.Config) -> Experiment:
+    return Experiment.open(cfg, data_path(cfg), manifest_path(cfg))
+
+
+def stage(fn):
+    """Run a stage's main(); bad params or input files end in one line on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def run(*args):
+        try:
+            return fn(*args)
+        except (config.ConfigError, InputError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            sys.exit(2)
+
+    return run

@@ -1,0 +1,28 @@
+"""download: dataset source -> data/<name>.pt (uint8 images, int64 labels, train/test) + sha256 manifest."""
+from __future__ import annotations
+
+import torch
+
+from stages.common import PARAMS, data_path, manifest_path, stage
+from unlearning import config, data, io
+
+
+@stage
+def main() -> None:
+    cfg = config.load(PARAMS)
+    tensors = data.build(cfg.data.name, cfg.data.test_fraction)
+    target = data_path(cfg)
+    with io.atomic_path(target) as tmp:
+        torch.save(tensors, tmp)
+    io.write_json(manifest_path(cfg), {
+        "dataset": cfg.data.name,
+        "sha256": data.sha256(target),
+        "train": len(tensors["train_y"]),
+        "test": len(tensors["test_y"]),
+        "image_shape": list(tensors["train_x"].shape[1:]),
+        "train_counts": torch.bincount(tensors["train_y"]).tolist(),
+    })
+
+
+if __name__ == "__main__":
+    main()

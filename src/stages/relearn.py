@@ -1,0 +1,33 @@
+"""relearn@<method> (and relearn_oracle): the relearn attack on each seed's model, for every k in params.
+
+Writes relearn/<name>.json: [{"seed", "k", "step", "forget_acc"}, ...]."""
+from __future__ import annotations
+
+import sys
+
+from stages.common import PARAMS, RELEARN, model_dir, open_experiment, seed_file, stage
+from unlearning import config, io, rng
+from unlearning.attacks.relearn import relearn_curve
+
+
+@stage
+def main(name: str) -> None:
+    cfg = config.load(PARAMS)
+    if name != "oracle" and name not in cfg.methods:
+        raise config.ConfigError(f"methods.{name}", "no params block for this method in params.yaml")
+    exp = open_experiment(cfg)
+    rows = []
+    for seed in cfg.seeds:
+        train, test = exp.splits(seed, "train"), exp.splits(seed, "test")
+        for k in cfg.relearn.samples:
+            model = exp.load_model(seed_file(model_dir(name), seed, ".pt"), seed)
+            # the same k samples for every model of a seed: the generator ignores which model is attacked
+            generator = rng.generator(seed, "relearn", str(k))
+            for point in relearn_curve(model, train.forget, train.target, test.forget, k, cfg.relearn,
+                                       generator):
+                rows.append({"seed": seed, "k": k, **point})
+    io.write_json(RELEARN / f"{name}.json", rows)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,1 @@
+"""Attacks that try to show a model did not really forget."""

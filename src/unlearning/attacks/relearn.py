@@ -1,0 +1,46 @@
+"""Relearn attack: fine-tune on k forget-train samples (never test images) and watch how fast the forgotten
+behaviour comes back on the forget-test split. A model that truly forgot relearns as slowly as the oracle.
+
+The k forget samples are mixed 1:1 with k samples of what the model should still know (retain + new):
+trained on forget samples alone, any model, the oracle included, learns "always answer the old slot" within
+a few steps, which would say nothing about what it remembered."""
+from __future__ import annotations
+
+import torch
+
+from unlearning.config import FitConfig, RelearnConfig
+from unlearning.splits import Part, concat
+from unlearning.train import fit, predict
+
+
+def forget_accuracy(model, forget_test: Part) -> float:
+    """Share of forget-test images predicted in their old slot."""
+    return (predict(model, forget_test.x).argmax(1) == forget_test.y).float().mean().item()
+
+
+def draw(part: Part, k: int, generator: torch.Generator) -> Part:
+    """k samples of a part without replacement (all of them when it holds fewer)."""
+    chosen = torch.randperm(len(part), generator=generator)[:k].to(part.y.device)
+    return Part(part.x[chosen], part.y[chosen])
+
+
+def relearn_curve(model, forget_train: Part, keep_train: Part, forget_test: Part, k: int, cfg: RelearnConfig,
+                  generator: torch.Generator) -> list[dict]:
+    """Full-batch Adam for cfg.steps steps on k forget samples (labelled with their old slot) plus k samples
+    of keep_train (what the model should still know). Returns [{"step": s, "forget_acc": a}] for
+    s = 0, eval_every, 2 * eval_every, ..., steps."""
+    x, y = concat(draw(forget_train, k, generator), draw(keep_train, k, generator))
+    curve = [{"step": 0, "forget_acc": forget_accuracy(model, forget_test)}]
+
+    def record(step: int) -> None:
+        if step % cfg.eval_every == 0 or step == cfg.steps:
+            curve.append({"step": step, "forget_acc": forget_accuracy(model, forget_test)})
+
+    settings = FitConfig(epochs=1, batch_size=len(y), lr=cfg.lr)
+    fit(model, x, y, settings, generator, steps=cfg.steps, on_step=record, desc=f"relearn k={k}")
+    return curve
+
+
+def steps_to_reach(curve: list[dict], level: float, budget: int) -> int:
+    """First recorded step whose forget accuracy is >= level; the budget when it never gets there."""
+    return next((p["step"] for p in curve if p["forget_acc"] >= level), budget)

@@ -1,0 +1,215 @@
+"""params.yaml -> frozen dataclasses. The one place where keys are read and checked.
+
+Every key must be present (no silent defaults: a typo would otherwise run the wrong experiment),
+unknown keys are rejected, and every error names the full dotted key and what is allowed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+DATASETS = ("mnist-5k", "digits")
+SCENARIOS = ("replace_class",)
+ARCHS = ("mlp",)
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class ConfigError(ValueError):
+    """A bad params value. `key` is the dotted path of the offending key."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(f"params: {key}: {message}")
+        self.key = key
+
+
+def require(ok: bool, key: str, message: str) -> None:
+    if not ok:
+        raise ConfigError(key, message)
+
+
+def positive(obj, *names: str) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        require(value > 0, name, f"must be > 0, got {value!r}")
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Settings of one call of the shared training loop (Adam, index batching)."""
+
+    epochs: int  # passes over the training tensors
+    batch_size: int  # samples per optimiser step
+    lr: float  # Adam learning rate
+
+    def __post_init__(self):
+        positive(self, "epochs", "batch_size", "lr")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    name: str  # one of DATASETS
+    test_fraction: float  # stratified share of the dataset held out as the test split
+
+    def __post_init__(self):
+        require(self.name in DATASETS, "name", f"unknown dataset {self.name!r}; allowed: {', '.join(DATASETS)}")
+        require(0 < self.test_fraction < 1, "test_fraction", f"must be in (0, 1), got {self.test_fraction!r}")
+
+
+@dataclass(frozen=True)
+class ScenarioConfig:
+    kind: str  # one of SCENARIOS
+    pretrain_classes: tuple[int, ...]  # labels the original model is trained on
+    forget: int  # class to forget; its output slot is reused by `learn`
+    learn: int  # class to learn in the forgotten class's slot
+
+    def __post_init__(self):
+        require(self.kind in SCENARIOS, "kind", f"unknown scenario {self.kind!r}; allowed: {', '.join(SCENARIOS)}")
+        classes = self.pretrain_classes
+        require(len(classes) >= 2 and len(set(classes)) == len(classes), "pretrain_classes",
+                 f"needs at least two distinct labels, got {list(classes)}")
+        require(self.forget in classes, "forget",
+                 f"class {self.forget} is not among pretrain_classes {list(classes)}")
+        require(self.learn not in classes, "learn",
+                 f"class {self.learn} is already among pretrain_classes {list(classes)}; pick a class the model never saw")
+
+    @property
+    def final_classes(self) -> tuple[int, ...]:
+        """Classes the unlearned model (and the oracle) should recognise."""
+        return tuple(sorted((set(self.pretrain_classes) - {self.forget}) | {self.learn}))
+
+    @property
+    def num_slots(self) -> int:
+        return len(self.pretrain_classes)
+
+    def slot(self, label: int) -> int:
+        """Output slot of a label; the learned class takes the forgotten class's slot."""
+        ordered = sorted(self.pretrain_classes)
+        return ordered.index(self.forget if label == self.learn else label)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    arch: str  # one of ARCHS
+    hidden: tuple[int, ...]  # hidden layer widths of the MLP (the source studies' family)
+
+    def __post_init__(self):
+        require(self.arch in ARCHS, "arch", f"unknown architecture {self.arch!r}; allowed: {', '.join(ARCHS)}")
+        require(len(self.hidden) >= 1 and all(h > 0 for h in self.hidden), "hidden",
+                 f"needs one or more positive widths, got {list(self.hidden)}")
+
+
+@dataclass(frozen=True)
+class RelearnConfig:
+    """The relearn attack: fine-tune on k forget-train samples, track forget-test accuracy."""
+
+    samples: tuple[int, ...]  # the k values of the attack (one curve each)
+    steps: int  # optimiser steps per attack (full-batch on the k samples)
+    lr: float  # Adam learning rate of the attacker
+    eval_every: int  # steps between two forget-test evaluations
+
+    def __post_init__(self):
+        require(len(self.samples) >= 1 and all(k > 0 for k in self.samples), "samples",
+                 f"needs one or more positive sample counts, got {list(self.samples)}")
+        positive(self, "steps", "lr", "eval_every")
+
+
+@dataclass(frozen=True)
+class Config:
+    seeds: tuple[int, ...]  # every model is trained once per seed; metrics report mean and 95 % CI
+    device: str  # auto | cpu | cuda
+    data: DataConfig
+    scenario: ScenarioConfig
+    model: ModelConfig
+    train: FitConfig  # pretraining and the retrain oracle
+    relearn: RelearnConfig
+    methods: dict  # method name -> that method's frozen Params dataclass
+
+    def __post_init__(self):
+        require(len(self.seeds) >= 1 and len(set(self.seeds)) == len(self.seeds), "seeds",
+                 f"needs one or more distinct integers, got {list(self.seeds)}")
+        require(self.device in DEVICES, "device", f"unknown device {self.device!r}; allowed: {', '.join(DEVICES)}")
+
+
+def _coerce(value, annotation, key: str):
+    """Check a YAML value against a field annotation (int, float, str, bool, tuple[int, ...], dataclass)."""
+    origin = typing.get_origin(annotation)
+    if dataclasses.is_dataclass(annotation):
+        return parse_dataclass(annotation, value, key)
+    if origin is tuple:
+        require(isinstance(value, list), key, f"must be a list, got {value!r}")
+        (inner, _ellipsis) = typing.get_args(annotation)
+        return tuple(_coerce(v, inner, f"{key}[{i}]") for i, v in enumerate(value))
+    if annotation is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        require(ok, key, f"must be a number, got {value!r}")
+        return float(value)
+    if annotation is int:
+        require(isinstance(value, int) and not isinstance(value, bool), key, f"must be an integer, got {value!r}")
+        return value
+    if annotation is bool:
+        require(isinstance(value, bool), key, f"must be true or false, got {value!r}")
+        return value
+    if annotation is str:
+        require(isinstance(value, str), key, f"must be a string, got {value!r}")
+        return value
+    if annotation is dict or isinstance(annotation, types.GenericAlias):
+        return value
+    raise TypeError(f"unsupported annotation {annotation!r} for {key}")
+
+
+def parse_dataclass(cls, raw, prefix: str):
+    """Build `cls` from a YAML mapping; missing or unknown keys and bad values name `prefix.key`."""
+    require(isinstance(raw, dict), prefix, f"must be a mapping, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    for name in names:
+        require(name in raw, f"{prefix}.{name}".lstrip("."), "missing key")
+    unknown = sorted(set(raw) - set(names))
+    require(not unknown, f"{prefix}.{unknown[0] if unknown else ''}".lstrip("."),
+             f"unknown key; allowed: {', '.join(names)}")
+    values = {n: _coerce(raw[n], hints[n], f"{prefix}.{n}".lstrip(".")) for n in names}
+    try:
+        return cls(**values)
+    except ConfigError as err:  # __post_init__ names the bare field: make it a full dotted path
+        raise ConfigError(f"{prefix}.{err.key}".lstrip("."), str(err).split(": ", 2)[-1]) from None
+
+
+def _parse_methods(raw) -> dict:
+    from unlearning.methods import METHODS  # late import: methods import config
+
+    require(isinstance(raw, dict) and raw, "methods", "must be a non-empty mapping of method name -> params")
+    parsed = {}
+    for name, block in raw.items():
+        require(name in METHODS, f"methods.{name}", f"unknown method; allowed: {', '.join(sorted(METHODS))}")
+        parsed[name] = parse_dataclass(METHODS[name].Params, block if block is not None else {}, f"methods.{name}")
+    return parsed
+
+
+def parse(raw) -> Config:
+    require(isinstance(raw, dict), "params", "params.yaml must hold a mapping")
+    raw = dict(raw)
+    methods = _parse_methods(raw.pop("methods", None))
+    hints = typing.get_type_hints(Config)
+    fields = {f.name: f for f in dataclasses.fields(Config) if f.name != "methods"}
+    for name in fields:
+        require(name in raw, name, "missing key")
+    unknown = sorted(set(raw) - set(fields))
+    require(not unknown, unknown[0] if unknown else "", f"unknown key; allowed: {', '.join([*fields, 'methods'])}")
+    values = {n: _coerce(raw[n], hints[n], n) for n in fields}
+    return Config(**values, methods=methods)
+
+
+def load(path: str | Path = "params.yaml") -> Config:
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(str(path), "params file not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(str(path), f"not valid YAML ({err.__class__.__name__})") from None
+    return parse(raw)

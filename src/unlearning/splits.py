@@ -1,0 +1,72 @@
+"""The one function that turns (dataset, scenario, seed) into forget / retain / new parts.
+
+Labels inside a Part are output *slots*, not dataset labels: in class replacement the learned class takes the
+forgotten class's slot, so a forget part is labelled with the old slot and a new part with the same slot.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+
+from unlearning.config import ScenarioConfig
+
+
+class Part(NamedTuple):
+    x: torch.Tensor  # float32 [N, C, H, W], normalised
+    y: torch.Tensor  # int64 [N], output slots
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def to(self, device) -> "Part":
+        return Part(self.x.to(device), self.y.to(device))
+
+
+def concat(*parts: Part) -> Part:
+    return Part(torch.cat([p.x for p in parts]), torch.cat([p.y for p in parts]))
+
+
+@dataclass(frozen=True)
+class Splits:
+    """One side (train or test) of a scenario. A method only ever receives the train side."""
+
+    forget: Part  # data to forget, labelled with its old slot
+    retain: Part  # data whose behaviour must not change
+    new: Part  # class to learn (class replacement), labelled with its new slot
+    num_slots: int  # width of the output layer
+    forget_slot: int  # slot the forgotten class used (and the learned class now uses)
+
+    @property
+    def pretrain(self) -> Part:
+        """What the original model was trained on."""
+        return concat(self.retain, self.forget)
+
+    @property
+    def target(self) -> Part:
+        """What the model should know after unlearning: what the oracle is trained on."""
+        return concat(self.retain, self.new)
+
+    def to(self, device) -> "Splits":
+        return Splits(self.forget.to(device), self.retain.to(device), self.new.to(device),
+                      self.num_slots, self.forget_slot)
+
+
+def make_splits(x: torch.Tensor, labels: torch.Tensor, scenario: ScenarioConfig, seed: int) -> Splits:
+    """x: float32 [N, C, H, W]; labels: int64 [N] dataset labels. `seed` drives random forget subsets
+    (none in class replacement, where the split is a pure function of the labels)."""
+    del seed  # class replacement is deterministic; kept in the signature for subset scenarios
+    slot_of = torch.full((int(labels.max()) + 1,), -1, dtype=torch.long)  # dataset label -> slot, -1 = unused
+    for label in set(scenario.pretrain_classes) | {scenario.learn}:
+        if label < len(slot_of):
+            slot_of[label] = scenario.slot(label)
+    forget_mask = labels == scenario.forget
+    new_mask = labels == scenario.learn
+    retain_mask = torch.isin(labels, torch.tensor(scenario.pretrain_classes)) & ~forget_mask
+
+    def part(mask: torch.Tensor) -> Part:
+        return Part(x[mask], slot_of[labels[mask]])
+
+    return Splits(part(forget_mask), part(retain_mask), part(new_mask),
+                  scenario.num_slots, scenario.slot(scenario.forget))

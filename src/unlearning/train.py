@@ -1,0 +1,142 @@
+"""The one training loop used by pretraining, the oracle, every fine-tuning method and the relearn attack.
+
+Data stays as tensors on the model's device; batches are slices of a permutation drawn from a seeded generator
+(no per-sample DataLoader); bf16 autocast on CUDA.
+"""
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+# loss(model, x_batch [B, ...], y_batch [B], extra_batch [B, ...] | None) -> scalar tensor
+LossFn = Callable[[nn.Module, torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
+
+
+class FitSettings(Protocol):
+    epochs: int
+    batch_size: int
+    lr: float
+
+
+def resolve_device(name: str) -> torch.device:
+    """auto -> cuda when present, else cpu. Asking for cuda without one is an error, not a silent fallback."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device: cuda was requested but torch.cuda.is_available() is False")
+    return torch.device(name)
+
+
+class Adam:
+    """Adam (Kingma & Ba 2015) with the update of torch.optim.Adam (no weight decay, no amsgrad) in five
+    fused foreach calls. Why not torch.optim: constructing any torch.optim optimiser imports torch._dynamo
+    (1.5 s in every stage process) and its per-step Python overhead exceeds a small MLP's backward pass."""
+
+    def __init__(self, params, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        self.params = [p for p in params]
+        self.lr, (self.beta1, self.beta2), self.eps = lr, betas, eps
+        self.exp_avg = [torch.zeros_like(p) for p in self.params]
+        self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
+        self.steps = 0
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.steps += 1
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
+        torch._foreach_lerp_(self.exp_avg, grads, 1 - self.beta1)  # m = b1 m + (1 - b1) g
+        torch._foreach_mul_(self.exp_avg_sq, self.beta2)
+        torch._foreach_addcmul_(self.exp_avg_sq, grads, grads, 1 - self.beta2)  # v = b2 v + (1 - b2) g^2
+        bias1 = 1 - self.beta1 ** self.steps
+        bias2_sqrt = (1 - self.beta2 ** self.steps) ** 0.5
+        denom = torch._foreach_sqrt(self.exp_avg_sq)
+        torch._foreach_div_(denom, bias2_sqrt)
+        torch._foreach_add_(denom, self.eps)  # sqrt(v / (1 - b2^t)) + eps
+        torch._foreach_addcdiv_(self.params, self.exp_avg, denom, -self.lr / bias1)
+
+
+def cross_entropy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, extra=None) -> torch.Tensor:
+    return F.cross_entropy(model(x), y)
+
+
+def _autocast(device: torch.device):
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+def fit(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    cfg: FitSettings,
+    generator: torch.Generator,
+    *,
+    loss: LossFn = cross_entropy,
+    extra: torch.Tensor | None = None,
+    trainable: dict[str, torch.Tensor | bool] | None = None,
+    steps: int | None = None,
+    on_step: Callable[[int], None] | None = None,
+    desc: str = "fit",
+) -> nn.Module:
+    """Train `model` in place with Adam and return it.
+
+    x: [N, ...] inputs, y: [N] targets, extra: optional [N, ...] per-sample data handed to `loss` batch by batch
+    (roles, weights, teacher logits). `trainable` maps parameter names to True or to a bool mask of the
+    parameter's shape; parameters it does not name, and masked-out entries, keep their exact values.
+    `steps` runs that many optimiser steps instead of `cfg.epochs` passes; `on_step(step)` runs after each.
+    """
+    device = x.device
+    params = dict(model.named_parameters())
+    masks = {n: m for n, m in (trainable or {}).items() if isinstance(m, torch.Tensor)}
+    chosen = params if trainable is None else {n: params[n] for n in trainable}
+    frozen_values = {n: params[n].detach().clone() for n in masks}  # restored after each step (Adam drifts)
+    for name, p in params.items():
+        p.requires_grad_(name in chosen)
+    optimiser = Adam(chosen.values(), lr=cfg.lr)
+    n = len(y)
+    per_epoch = -(-n // cfg.batch_size)
+    total = steps if steps is not None else cfg.epochs * per_epoch
+    model.train()
+    step = 0
+    with tqdm(total=total, desc=desc, leave=False, mininterval=1.0, disable=None) as bar:
+        while step < total:
+            order = torch.randperm(n, generator=generator).to(device)
+            for start in range(0, n, cfg.batch_size):
+                idx = order[start:start + cfg.batch_size]
+                with _autocast(device):
+                    value = loss(model, x[idx], y[idx], None if extra is None else extra[idx])
+                optimiser.zero_grad()
+                value.backward()
+                for name, mask in masks.items():
+                    params[name].grad.mul_(mask)
+                optimiser.step()
+                with torch.no_grad():
+                    for name, mask in masks.items():
+                        params[name].copy_(torch.where(mask, params[name], frozen_values[name]))
+                step += 1
+                bar.update(1)
+                if on_step is not None:
+                    on_step(step)
+                if step >= total:
+                    break
+    for p in params.values():
+        p.requires_grad_(True)
+    model.eval()
+    return model
+
+
+@torch.inference_mode()
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 8192) -> torch.Tensor:
+    """Logits as float32 [N, num_slots], in eval mode and in chunks so that large test sets fit in memory."""
+    was_training = model.training
+    model.eval()
+    with _autocast(x.device):
+        chunks = [model(x[i:i + batch_size]).float() for i in range(0, len(x), batch_size)]
+    model.train(was_training)  # callers inside a fit (relearn curves) keep their mode
+    return torch.cat(chunks) if chunks else torch.empty(0)
