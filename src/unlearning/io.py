@@ -11,6 +11,10 @@ from pathlib import Path
 import torch
 
 
+class InputError(RuntimeError):
+    """A missing or corrupt input file; the message starts with the file's path."""
+
+
 @contextmanager
 def atomic_path(path: str | Path):
     """Yield a temporary sibling path; on success it replaces `path` (file or directory), on error it vanishes."""
@@ -36,8 +40,15 @@ def write_text(path: str | Path, text: str) -> None:
         tmp.write_text(text)
 
 
+def _existing(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found (run the stage that writes it)")
+    return path
+
+
 def read_json(path: str | Path):
-    return json.loads(Path(path).read_text())
+    return json.loads(_existing(path).read_text())
 
 
 def save_state(model: torch.nn.Module, path: str | Path) -> None:
@@ -46,9 +57,5 @@ def save_state(model: torch.nn.Module, path: str | Path) -> None:
 
 
 def load_state(model: torch.nn.Module, path: str | Path) -> torch.nn.Module:
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    model.load_state_dict(torch.load(_existing(path), map_location="cpu", weights_only=True))
     return model
-
-
-class InputError(RuntimeError):
-    """A missing or corrupt input file; the message starts with the file's path."""

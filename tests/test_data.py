@@ -1,0 +1,43 @@
+"""Datasets as tensors, the fixed stratified split, the manifest check, and the scenario's splits."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from unlearning import data
+from unlearning.io import InputError
+
+
+@pytest.mark.parametrize("name,shape,n", [("digits", (1, 8, 8), 1797), ("mnist-5k", (1, 28, 28), 5000)])
+def test_sources_give_uint8_images_and_a_stratified_split(name, shape, n):
+    tensors = data.build(name, 0.2)
+    assert tensors["train_x"].dtype == torch.uint8 and tuple(tensors["train_x"].shape[1:]) == shape
+    assert len(tensors["train_y"]) + len(tensors["test_y"]) == n
+    train_share = torch.bincount(tensors["train_y"]) / torch.bincount(torch.cat([tensors["train_y"],
+                                                                                tensors["test_y"]]))
+    assert torch.allclose(train_share, torch.full_like(train_share, 0.8), atol=0.01)
+    again = data.build(name, 0.2)
+    assert torch.equal(again["test_x"], tensors["test_x"])  # the split never depends on anything else
+
+
+def test_manifest_mismatch_is_refused(tmp_path):
+    path = tmp_path / "digits.pt"
+    torch.save(data.build("digits", 0.2), path)
+    assert len(data.load(path, {"sha256": data.sha256(path)})["train_y"]) > 0
+    with pytest.raises(InputError, match="digits.pt"):
+        data.load(path, {"sha256": "0" * 64})
+
+
+def test_splits_reuse_the_forgotten_slot(tiny_exp):
+    cfg, train = tiny_exp.cfg.scenario, tiny_exp.splits(0)
+    slot = cfg.slot(cfg.forget)
+    assert train.num_slots == 9 and cfg.slot(cfg.learn) == slot == train.forget_slot
+    assert (train.forget.y == slot).all() and (train.new.y == slot).all()
+    assert not (train.retain.y == slot).any()
+    test = tiny_exp.splits(0, "test")
+    assert len(test.forget) + len(test.retain) + len(test.new) == len(tiny_exp.tensors["test_y"])
+
+
+def test_normaliser_uses_the_training_split(tiny_exp):
+    x = tiny_exp.tensors["train_x"]
+    assert abs(x.mean().item()) < 1e-4 and abs(x.std().item() - 1) < 1e-3

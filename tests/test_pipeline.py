@@ -1,0 +1,106 @@
+"""End to end: `dvc repro` of the tiny params in a fresh git + DVC repository, selective invalidation, and two
+runs giving identical metrics."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_METHODS = ("original", "finetune", "head_mask")  # the pipeline's mechanics; test_methods covers every method
+TIMING_KEYS = ("runtime_s", "speedup")
+
+
+def sh(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(cwd / "src"),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def make_project(where: Path) -> Path:
+    """A copy of the pipeline with the tiny params, as a git repository with one commit."""
+    where.mkdir()
+    shutil.copytree(ROOT / "src", where / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copy(ROOT / "dvc.yaml", where)
+    raw = yaml.safe_load((ROOT / "tests" / "tiny_params.yaml").read_text())
+    raw["methods"] = {name: raw["methods"][name] for name in TINY_METHODS}
+    (where / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    git = ("git", "-c", "user.name=test", "-c", "user.email=test@example.invalid")
+    sh(where, "git", "init", "-q")
+    sh(where, sys.executable, "-m", "dvc", "init", "-q")
+    sh(where, sys.executable, "-m", "dvc", "config", "core.analytics", "false")
+    sh(where, "git", "add", "-A")
+    sh(where, *git, "commit", "-qm", "tiny project")
+    return where
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    where = make_project(tmp_path_factory.mktemp("e2e") / "project")
+    sh(where, sys.executable, "-m", "dvc", "repro", "-q")
+    return where
+
+
+def dvc(where: Path, *args: str) -> str:
+    return sh(where, sys.executable, "-m", "dvc", *args).stdout
+
+
+def test_repro_writes_metrics_report_and_plots(project):
+    summary = json.loads((project / "metrics" / "summary.json").read_text())
+    assert list(summary) == [*TINY_METHODS, "oracle"]
+    for name, metrics in summary.items():
+        for key in ("forget_acc", "retain_acc", "new_acc", "test_acc", "oracle_agreement", "runtime_s", "speedup",
+                    "relearn_acc_k8", "relearn_ratio_k32", "forget_acc_ci95"):
+            assert key in metrics, (name, key)
+    assert summary["original"]["forget_acc"] > 0.8 > summary["finetune"]["forget_acc"]
+    assert summary["oracle"]["oracle_agreement"] == 1.0
+    report = (project / "metrics" / "report.md").read_text()
+    assert "| finetune" in report and "head_mask" in report.split("Hiding")[-1]
+    for name in TINY_METHODS:
+        assert (project / "plots" / "images" / f"confusion_{name}.png").stat().st_size > 1000
+        assert (project / "plots" / "confusion" / f"{name}.csv").read_text().startswith("actual,predicted")
+    assert (project / "plots" / "images" / "tradeoff.png").exists()
+    assert "finetune" in dvc(project, "metrics", "show")
+
+
+def test_nothing_to_do_after_repro(project):
+    assert json.loads(dvc(project, "status", "--json")) == {}
+
+
+def test_two_runs_give_identical_metrics(project, tmp_path):
+    again = make_project(tmp_path / "again")
+    sh(again, sys.executable, "-m", "dvc", "repro", "-q")
+    first = json.loads((project / "metrics" / "summary.json").read_text())
+    second = json.loads((again / "metrics" / "summary.json").read_text())
+
+    def without_timing(summary: dict) -> dict:
+        return {m: {k: v for k, v in s.items() if not k.startswith(TIMING_KEYS)} for m, s in summary.items()}
+
+    assert without_timing(first) == without_timing(second)
+    assert (project / "eval" / "predictions.csv").read_text() == (again / "eval" / "predictions.csv").read_text()
+
+
+def test_one_method_change_reruns_only_its_chain(project):
+    """Runs last in this module: it changes the project (and puts it back through DVC's run cache)."""
+    original = (project / "params.yaml").read_text()
+    params = yaml.safe_load(original)
+    params["methods"]["finetune"]["lr"] = 0.002
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        stale = set(json.loads(dvc(project, "status", "--json")))
+        ran = set(re.findall(r"Running stage '([^']+)'", dvc(project, "repro")))
+    finally:
+        (project / "params.yaml").write_text(original)
+        dvc(project, "repro", "-q")
+    assert "unlearn@finetune" in stale and not any(s.startswith(("unlearn@", "relearn@")) for s in
+                                                   stale - {"unlearn@finetune"})
+    assert ran == {"unlearn@finetune", "relearn@finetune", "evaluate", "plot"}
