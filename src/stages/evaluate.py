@@ -73,7 +73,7 @@ def main() -> None:
     names = slot_names(cfg.scenario)
     rows, predictions = [], []
     for seed in cfg.seeds:
-        test = exp.splits(seed, "test")
+        test = exp.evaluation(seed)
         oracle = exp.load_model(seed_file(model_dir("oracle"), seed, ".pt"), seed)
         original = exp.load_model(seed_file(PRETRAINED, seed, ".pt"), seed)
         original_forget = accuracies(original, test)["forget_acc"]
@@ -81,7 +81,7 @@ def main() -> None:
         oracle_curves = pd.DataFrame(io.read_json(RELEARN / "oracle.json"))
         # every test image whose class either model family knows, with its dataset label, for confusion plots
         labels = exp.tensors["test_y"]
-        keep = pd.Series(labels.numpy()).isin([*cfg.scenario.pretrain_classes, cfg.scenario.learn]).to_numpy()
+        keep = pd.Series(labels.numpy()).isin(cfg.scenario.known_classes).to_numpy()
         for name in models:
             model = oracle if name == "oracle" else exp.load_model(seed_file(model_dir(name), seed, ".pt"), seed)
             seconds = io.read_json(seed_file(model_dir(name), seed, ".json"))["seconds"]

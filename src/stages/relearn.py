@@ -18,12 +18,14 @@ def main(name: str) -> None:
     exp = open_experiment(cfg)
     rows = []
     for seed in cfg.seeds:
-        train, test = exp.splits(seed, "train"), exp.splits(seed, "test")
+        train = exp.splits(seed, "train")
+        # subset forgetting: no test image was forgotten; score on the forgotten images the attacker did not use
+        forget_test = None if cfg.scenario.kind == "forget_subset" else exp.splits(seed, "test").forget
         for k in cfg.relearn.samples:
             model = exp.load_model(seed_file(model_dir(name), seed, ".pt"), seed)
             # the same k samples for every model of a seed: the generator ignores which model is attacked
             generator = rng.generator(seed, "relearn", str(k))
-            for point in relearn_curve(model, train.forget, train.target, test.forget, k, cfg.relearn,
+            for point in relearn_curve(model, train.forget, train.target, forget_test, k, cfg.relearn,
                                        generator):
                 rows.append({"seed": seed, "k": k, **point})
     io.write_json(RELEARN / f"{name}.json", rows)

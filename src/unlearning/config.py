@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 DATASETS = ("mnist-5k", "digits")
-SCENARIOS = ("replace_class",)
+SCENARIOS = ("replace_class", "forget_class", "forget_subset")
 ARCHS = ("mlp",)
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -62,32 +62,47 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ScenarioConfig:
+    """What is forgotten. replace_class: forget a class and learn a new one in its output slot (SEEDS.md A);
+    forget_class: forget a whole class, its slot stays and the oracle never trains it (SEEDS.md B);
+    forget_subset: forget a random share of one class's training images, the rest stays (SEEDS.md C)."""
+
     kind: str  # one of SCENARIOS
     pretrain_classes: tuple[int, ...]  # labels the original model is trained on
-    forget: int  # class to forget; its output slot is reused by `learn`
-    learn: int  # class to learn in the forgotten class's slot
+    forget: int  # the class forgotten (wholly, or the class the forgotten subset is drawn from)
+    learn: int | None  # replace_class only: class learned in the forgotten class's slot; null otherwise
+    forget_fraction: float  # forget_subset: share of the class's training images forgotten; 1.0 for class kinds
 
     def __post_init__(self):
         require(self.kind in SCENARIOS, "kind", f"unknown scenario {self.kind!r}; allowed: {', '.join(SCENARIOS)}")
         classes = self.pretrain_classes
         require(len(classes) >= 2 and len(set(classes)) == len(classes), "pretrain_classes",
-                 f"needs at least two distinct labels, got {list(classes)}")
+                f"needs at least two distinct labels, got {list(classes)}")
         require(self.forget in classes, "forget",
-                 f"class {self.forget} is not among pretrain_classes {list(classes)}")
-        require(self.learn not in classes, "learn",
-                 f"class {self.learn} is already among pretrain_classes {list(classes)}; pick a class the model never saw")
+                f"class {self.forget} is not among pretrain_classes {list(classes)}")
+        if self.kind == "replace_class":
+            require(self.learn is not None and self.learn not in classes, "learn",
+                    f"class {self.learn} is already among pretrain_classes {list(classes)}; "
+                    "pick a class the model never saw")
+        else:
+            require(self.learn is None, "learn", f"must be null for {self.kind} (only replace_class learns a class)")
+        if self.kind == "forget_subset":
+            require(0 < self.forget_fraction < 1, "forget_fraction",
+                    f"must be in (0, 1) for forget_subset, got {self.forget_fraction!r}")
+        else:
+            require(self.forget_fraction == 1.0, "forget_fraction",
+                    f"must be 1.0 for {self.kind} (the whole class is forgotten), got {self.forget_fraction!r}")
 
     @property
-    def final_classes(self) -> tuple[int, ...]:
-        """Classes the unlearned model (and the oracle) should recognise."""
-        return tuple(sorted((set(self.pretrain_classes) - {self.forget}) | {self.learn}))
+    def known_classes(self) -> tuple[int, ...]:
+        """Every label some model of the experiment is trained on (pretrain classes and the learned class)."""
+        return tuple(sorted({*self.pretrain_classes, *([] if self.learn is None else [self.learn])}))
 
     @property
     def num_slots(self) -> int:
         return len(self.pretrain_classes)
 
     def slot(self, label: int) -> int:
-        """Output slot of a label; the learned class takes the forgotten class's slot."""
+        """Output slot of a label; a learned class takes the forgotten class's slot."""
         ordered = sorted(self.pretrain_classes)
         return ordered.index(self.forget if label == self.learn else label)
 
@@ -138,6 +153,9 @@ class Config:
 def _coerce(value, annotation, key: str):
     """Check a YAML value against a field annotation (int, float, str, bool, tuple[int, ...], dataclass)."""
     origin = typing.get_origin(annotation)
+    if origin in (types.UnionType, typing.Union):  # `int | None`: null allowed, else the inner type
+        (inner,) = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return None if value is None else _coerce(value, inner, key)
     if dataclasses.is_dataclass(annotation):
         return parse_dataclass(annotation, value, key)
     if origin is tuple:

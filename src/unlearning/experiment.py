@@ -2,7 +2,7 @@
 of a seed, and fresh or saved models. No paths are fixed here; stages pass them in."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -39,7 +39,16 @@ class Experiment:
     def splits(self, seed: int, side: str = "train") -> Splits:
         """side: 'train' (what methods and pretraining see) or 'test' (evaluation only)."""
         x, y = self.tensors[f"{side}_x"], self.tensors[f"{side}_y"]
-        return make_splits(x.cpu(), y, self.cfg.scenario, seed).to(self.device)
+        return make_splits(x.cpu(), y, self.cfg.scenario, seed, side).to(self.device)
+
+    def evaluation(self, seed: int) -> Splits:
+        """What models are scored on: the test side, except that in subset forgetting the forgotten images are
+        training images (no test image was forgotten), so `forget` is the train side's forget part; the
+        target there is the oracle's accuracy on them, not zero."""
+        test = self.splits(seed, "test")
+        if self.cfg.scenario.kind != "forget_subset":
+            return test
+        return replace(test, forget=self.splits(seed, "train").forget)
 
     def new_model(self, seed: int) -> torch.nn.Module:
         return models.build(self.cfg.model, self.input_shape, self.cfg.scenario.num_slots, seed).to(self.device)

@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 import torch
 
+from unlearning import rng
 from unlearning.config import ScenarioConfig
 
 
@@ -53,20 +54,36 @@ class Splits:
                       self.num_slots, self.forget_slot)
 
 
-def make_splits(x: torch.Tensor, labels: torch.Tensor, scenario: ScenarioConfig, seed: int) -> Splits:
-    """x: float32 [N, C, H, W]; labels: int64 [N] dataset labels. `seed` drives random forget subsets
-    (none in class replacement, where the split is a pure function of the labels)."""
-    del seed  # class replacement is deterministic; kept in the signature for subset scenarios
+def make_splits(x: torch.Tensor, labels: torch.Tensor, scenario: ScenarioConfig, seed: int,
+                side: str = "train") -> Splits:
+    """x: float32 [N, C, H, W]; labels: int64 [N] dataset labels; side: 'train' or 'test'.
+
+    replace_class / forget_class: forget = every image of the forgotten class; new = the learned class (replace).
+    forget_subset: on the train side, forget = a random `forget_fraction` of the class's images drawn from `seed`;
+    on the test side nothing is forgotten (forget is empty, every test image is retain)."""
     slot_of = torch.full((int(labels.max()) + 1,), -1, dtype=torch.long)  # dataset label -> slot, -1 = unused
-    for label in set(scenario.pretrain_classes) | {scenario.learn}:
+    for label in scenario.known_classes:
         if label < len(slot_of):
             slot_of[label] = scenario.slot(label)
+    known = torch.isin(labels, torch.tensor(scenario.pretrain_classes))
     forget_mask = labels == scenario.forget
-    new_mask = labels == scenario.learn
-    retain_mask = torch.isin(labels, torch.tensor(scenario.pretrain_classes)) & ~forget_mask
+    if scenario.kind == "forget_subset":
+        forget_mask = subset_mask(forget_mask, scenario.forget_fraction, seed) if side == "train" else \
+            torch.zeros_like(forget_mask)
+    new_mask = labels == scenario.learn if scenario.learn is not None else torch.zeros_like(forget_mask)
 
     def part(mask: torch.Tensor) -> Part:
         return Part(x[mask], slot_of[labels[mask]])
 
-    return Splits(part(forget_mask), part(retain_mask), part(new_mask),
+    return Splits(part(forget_mask), part(known & ~forget_mask), part(new_mask),
                   scenario.num_slots, scenario.slot(scenario.forget))
+
+
+def subset_mask(class_mask: torch.Tensor, fraction: float, seed: int) -> torch.Tensor:
+    """A random `fraction` of the True entries of class_mask [N] (bool), drawn from the seed alone."""
+    members = class_mask.nonzero().squeeze(1)
+    order = torch.randperm(len(members), generator=rng.generator(seed, "forget_subset"))
+    chosen = members[order[:round(fraction * len(members))]]
+    mask = torch.zeros_like(class_mask)
+    mask[chosen] = True
+    return mask

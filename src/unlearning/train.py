@@ -137,6 +137,7 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 8192) -> torch.
     was_training = model.training
     model.eval()
     with _autocast(x.device):
-        chunks = [model(x[i:i + batch_size]).float() for i in range(0, len(x), batch_size)]
+        # range(..., max(len, 1)) runs the model once on an empty x too, giving [0, num_slots] logits
+        chunks = [model(x[i:i + batch_size]).float() for i in range(0, max(len(x), 1), batch_size)]
     model.train(was_training)  # callers inside a fit (relearn curves) keep their mode
-    return torch.cat(chunks) if chunks else torch.empty(0)
+    return torch.cat(chunks)

@@ -18,18 +18,22 @@ def forget_accuracy(model, forget_test: Part) -> float:
     return (predict(model, forget_test.x).argmax(1) == forget_test.y).float().mean().item()
 
 
-def draw(part: Part, k: int, generator: torch.Generator) -> Part:
-    """k samples of a part without replacement (all of them when it holds fewer)."""
-    chosen = torch.randperm(len(part), generator=generator)[:k].to(part.y.device)
-    return Part(part.x[chosen], part.y[chosen])
+def draw(part: Part, k: int, generator: torch.Generator) -> tuple[Part, Part]:
+    """(k samples of a part without replacement, the samples not drawn); all of them when it holds fewer."""
+    order = torch.randperm(len(part), generator=generator).to(part.y.device)
+    chosen, rest = order[:k], order[k:]
+    return Part(part.x[chosen], part.y[chosen]), Part(part.x[rest], part.y[rest])
 
 
-def relearn_curve(model, forget_train: Part, keep_train: Part, forget_test: Part, k: int, cfg: RelearnConfig,
-                  generator: torch.Generator) -> list[dict]:
+def relearn_curve(model, forget_train: Part, keep_train: Part, forget_test: Part | None, k: int,
+                  cfg: RelearnConfig, generator: torch.Generator) -> list[dict]:
     """Full-batch Adam for cfg.steps steps on k forget samples (labelled with their old slot) plus k samples
-    of keep_train (what the model should still know). Returns [{"step": s, "forget_acc": a}] for
-    s = 0, eval_every, 2 * eval_every, ..., steps."""
-    x, y = concat(draw(forget_train, k, generator), draw(keep_train, k, generator))
+    of keep_train (what the model should still know). Forget accuracy is measured on forget_test, or, when it is
+    None (subset forgetting, where the forgotten images are training images), on the forget samples the attacker
+    did not draw. Returns [{"step": s, "forget_acc": a}] for s = 0, eval_every, 2 * eval_every, ..., steps."""
+    (attack_forget, not_drawn), (attack_keep, _) = draw(forget_train, k, generator), draw(keep_train, k, generator)
+    forget_test = not_drawn if forget_test is None else forget_test
+    x, y = concat(attack_forget, attack_keep)
     curve = [{"step": 0, "forget_acc": forget_accuracy(model, forget_test)}]
 
     def record(step: int) -> None:
