@@ -1,0 +1,83 @@
+"""The layout of scenarios/layered (paths relative to that folder) and what its stages share."""
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+
+import torch
+
+from unlearning import io
+from unlearning.io import InputError
+from unlearning.layered import config, phases
+from unlearning.layered.model import RBFEnsemble
+from unlearning.train import resolve_device
+
+PARAMS = Path("params.yaml")
+DATA = Path("data/gmm.pt")
+MANIFEST = Path("data/gmm.json")
+METRICS = Path("metrics")
+PLOTS = Path("plots")
+# the directory of each stage's checkpoints (one DVC output each)
+STAGE_DIRS = {"pretrain": Path("models/pretrained"), "oracle": Path("models/oracle"),
+              "unlearn": Path("models/unlearned"), "relearn": Path("models/relearned")}
+STAGE_PHASES = {"pretrain": ["init"], "oracle": ["oracle"], "unlearn": ["base", "lu_partial", "lu"],
+                "relearn": [n for n, p in phases.PHASES.items() if p.block == "relearn"]}
+
+
+def load_config() -> config.LayeredConfig:
+    # Batches of 32 points are far too small for intra-op threads; on a shared 2-core machine the
+    # threads' spin-waiting made every step ~10x slower than one thread.
+    torch.set_num_threads(1)
+    return config.load(PARAMS)
+
+
+def checkpoint_path(name: str) -> Path:
+    stage = next(s for s, names in STAGE_PHASES.items() if name in names)
+    return STAGE_DIRS[stage] / f"{name}.pt"
+
+
+def load_points(cfg: config.LayeredConfig, split: str) -> dict:
+    """role -> [S, n, 2] on the configured device, for split 'train' or 'test'."""
+    if not DATA.exists():
+        raise InputError(f"{DATA}: data file not found (run the download stage)")
+    data = torch.load(DATA, weights_only=True)
+    if data["seeds"] != list(cfg.seeds):
+        raise InputError(f"{DATA}: holds seeds {data['seeds']}, params ask for {list(cfg.seeds)}; rerun download")
+    device = resolve_device(cfg.device)
+    return {role: x.to(device) for role, x in data["points"][split].items()}
+
+
+def new_model(cfg: config.LayeredConfig) -> RBFEnsemble:
+    return RBFEnsemble(cfg.model, cfg.data.half_width, cfg.seeds).to(resolve_device(cfg.device))
+
+
+def load_model(cfg: config.LayeredConfig, name: str) -> RBFEnsemble:
+    path = checkpoint_path(name)
+    if not path.exists():
+        raise InputError(f"{path}: checkpoint not found (run the stage that trains {name!r})")
+    return io.load_state(new_model(cfg), path).to(resolve_device(cfg.device))
+
+
+def train_stage(stage: str) -> None:
+    """Train every phase of a stage, each from its start checkpoint (trained by this stage or loaded),
+    and write the stage's directory: <phase>.pt per phase and seconds.json (wall time per phase)."""
+    cfg = load_config()
+    points = load_points(cfg, "train")
+    trained, seconds = {}, {}
+    with io.atomic_path(STAGE_DIRS[stage]) as out:
+        out.mkdir()
+        for name in STAGE_PHASES[stage]:
+            phase = phases.PHASES[name]
+            if phase.start is None:
+                model = new_model(cfg)
+            elif phase.start in trained:  # trained earlier in this stage (LU's second layer)
+                model = copy.deepcopy(trained[phase.start])
+            else:
+                model = load_model(cfg, phase.start)
+            start = time.perf_counter()
+            phases.run(model, points, phase, getattr(cfg, phase.block), cfg.seeds)
+            seconds[name] = round(time.perf_counter() - start, 3)
+            io.save_state(model, out / f"{name}.pt")
+            trained[name] = model
+        io.write_json(out / "seconds.json", seconds)

@@ -1,0 +1,77 @@
+"""scenarios/layered/params.yaml -> frozen dataclasses, with the checks of unlearning.config: every key
+required, unknown keys rejected, every error names the dotted key."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from unlearning.config import ConfigError, FitConfig, parse_dataclass, positive, require
+
+ASSIGNMENTS = ("random", "k-means", "adversarial")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class DataParams:
+    samples: int  # training points per set (null, A, B, retain)
+    test_samples: int  # held-out points per set; every accuracy is measured on these
+    gaussians: int  # Gaussians per set (A, B and retain each are a mixture of this many)
+    assignment: str  # how the 3 * gaussians means are dealt to the sets: one of ASSIGNMENTS
+    half_width: float  # the null background is uniform on [-half_width, half_width]^2
+    mean_half_width: float  # Gaussian means are uniform on [-mean_half_width, mean_half_width]^2
+    cov_scale: float  # covariance = cov_scale * I + cov_perturb * U^T U, U a standard normal 2x2
+    cov_perturb: float
+
+    def __post_init__(self):
+        positive(self, "samples", "test_samples", "gaussians", "half_width", "mean_half_width", "cov_scale")
+        require(self.cov_perturb >= 0, "cov_perturb", f"must be >= 0, got {self.cov_perturb!r}")
+        require(self.assignment in ASSIGNMENTS, "assignment",
+                f"unknown assignment {self.assignment!r}; allowed: {', '.join(ASSIGNMENTS)}")
+        require(self.mean_half_width <= self.half_width, "mean_half_width",
+                f"must be <= half_width ({self.half_width}), got {self.mean_half_width!r}")
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    grid: int  # RBF centres on a grid x grid lattice spanning the null square
+    sigma: float  # RBF width: feature = exp(-|x - c|^2 / (2 sigma^2))
+    hidden: tuple[int, ...]  # hidden ReLU layer widths between the RBF features and the logit; [] = logistic
+
+    def __post_init__(self):
+        require(self.grid >= 2, "grid", f"needs at least 2 centres per axis, got {self.grid!r}")
+        positive(self, "sigma")
+        require(all(h > 0 for h in self.hidden), "hidden", f"widths must be positive, got {list(self.hidden)}")
+
+
+@dataclass(frozen=True)
+class LayeredConfig:
+    seeds: tuple[int, ...]  # every seed draws its own data and model; metrics report mean and 95 % CI
+    device: str  # auto | cpu | cuda
+    data: DataParams
+    model: ModelParams
+    pretrain: FitConfig  # the init model and the retrain oracle, from scratch
+    unlearn: FitConfig  # each unlearning phase (base; LU's two layers), fine-tuning the previous model
+    relearn: FitConfig  # the relearn attack, fine-tuning on one set labelled 1
+
+    def __post_init__(self):
+        require(len(self.seeds) >= 1 and len(set(self.seeds)) == len(self.seeds), "seeds",
+                f"needs one or more distinct integers, got {list(self.seeds)}")
+        require(self.device in DEVICES, "device", f"unknown device {self.device!r}; allowed: {', '.join(DEVICES)}")
+
+
+def parse(raw) -> LayeredConfig:
+    require(isinstance(raw, dict), "params", "params.yaml must hold a mapping")
+    return parse_dataclass(LayeredConfig, raw, "")
+
+
+def load(path: str | Path) -> LayeredConfig:
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(str(path), "params file not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(str(path), f"not valid YAML ({err.__class__.__name__})") from None
+    return parse(raw)
