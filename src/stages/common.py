@@ -4,13 +4,10 @@ from __future__ import annotations
 import functools
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from unlearning import config
+from unlearning.experiment import Experiment
 from unlearning.io import InputError
-
-if TYPE_CHECKING:  # the import pulls in scikit-learn (seconds): stages that never open an Experiment skip it
-    from unlearning.experiment import Experiment
 
 PARAMS = Path("params.yaml")
 PRETRAINED = Path("models/pretrained")
@@ -40,8 +37,6 @@ def seed_file(directory: Path, seed: int, suffix: str) -> Path:
 
 
 def open_experiment(cfg: config.Config) -> Experiment:
-    from unlearning.experiment import Experiment
-
     return Experiment.open(cfg, data_path(cfg), manifest_path(cfg))
 
 
