@@ -1,0 +1,48 @@
+"""ewc: forget by training the forget images on random other slots (plus retain + new data), while an elastic
+anchor lambda * sum_i F_i (theta_i - theta*_i)^2 / sum_i F_i holds the weights that matter for the retained
+classes (diagonal Fisher F of the pretrained model theta* on retain data) near their pretrained values.
+The classifier version of Selective Amnesia's stability term (Heng & Soh 2023, SEEDS.md E; EWC, Kirkpatrick 2017)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from unlearning.config import FitConfig, positive
+from unlearning.methods.fisher import diagonal_fisher
+from unlearning.methods.random_labels import random_other_slots
+from unlearning.splits import Part, concat
+from unlearning.train import fit
+
+SOURCE = "Selective Amnesia (Heng & Soh 2023) stability term; EWC (Kirkpatrick et al. 2017)"
+TOUCHES = "forget + retain + new"
+
+
+@dataclass(frozen=True)
+class Params(FitConfig):
+    anchor: float  # lambda: weight of the Fisher-weighted squared drift from the pretrained weights
+
+    def __post_init__(self):
+        super().__post_init__()
+        positive(self, "anchor")
+
+
+def anchor_penalty(model, fisher: dict, reference: dict) -> torch.Tensor:
+    """sum_i F_i (theta_i - theta*_i)^2 / sum_i F_i: the Fisher-weighted mean squared drift (scale-free,
+    so that `anchor` does not depend on how well the pretrained model fits its data)."""
+    total = sum(f.sum() for f in fisher.values()).clamp(min=1e-30)
+    drift = sum((fisher[name] * (p - reference[name]).pow(2)).sum() for name, p in model.named_parameters())
+    return drift / total
+
+
+def unlearn(model, splits, params: Params, generator):
+    fisher = diagonal_fisher(model, splits.retain.x, splits.retain.y)
+    reference = {name: p.detach().clone() for name, p in model.named_parameters()}
+    relabelled = Part(splits.forget.x, random_other_slots(splits.forget, splits.num_slots, generator))
+    data = concat(splits.target, relabelled)
+
+    def loss(model, xb, yb, extra_b):
+        return F.cross_entropy(model(xb), yb) + params.anchor * anchor_penalty(model, fisher, reference)
+
+    return fit(model, data.x, data.y, params, generator, loss=loss, desc="ewc")

@@ -1,0 +1,78 @@
+"""scrub: a student (the model) and a frozen teacher (a copy of the pretrained model). Max epochs on forget
+images push the student's predictions away from the teacher's (maximise KL); min epochs on retain + new data
+pull them back (KL to the teacher on retained classes + cross-entropy), alternating, then min epochs only
+(SCRUB, Kurmanji et al. 2023, "Towards Unbounded Machine Unlearning")."""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from unlearning.config import FitConfig, positive, require
+from unlearning.train import fit, predict
+
+SOURCE = "SCRUB (Kurmanji et al. 2023)"
+TOUCHES = "forget + retain + new"
+
+
+@dataclass(frozen=True)
+class Params(FitConfig):
+    # epochs: min epochs in all; the first `max_epochs` of them are each preceded by one max epoch
+    max_epochs: int  # alternating (max, min) rounds; the paper's msteps
+    forget_batch_size: int  # batch size of the max epochs (the forget set is small: smaller batches, more steps)
+    temperature: float  # distillation temperature T of the KL terms
+    kl_weight: float  # weight of KL(teacher || student) on retain samples in a min epoch (CE has weight 1)
+
+    def __post_init__(self):
+        super().__post_init__()
+        positive(self, "max_epochs", "forget_batch_size", "temperature")
+        require(self.max_epochs <= self.epochs, "max_epochs",
+                f"must be <= epochs ({self.epochs}), got {self.max_epochs!r}")
+        require(self.kl_weight >= 0, "kl_weight", f"must be >= 0, got {self.kl_weight!r}")
+
+
+def distill_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Per-sample KL(teacher || student) of the temperature-softened predictions, times T^2: [B, K] -> [B]."""
+    log_s = F.log_softmax(student_logits.float() / temperature, dim=1)
+    log_t = F.log_softmax(teacher_logits.float() / temperature, dim=1)
+    return F.kl_div(log_s, log_t, log_target=True, reduction="none").sum(1) * temperature ** 2
+
+
+def scrub(student, teacher, splits, params: Params, generator):
+    """Train `student` in place against `teacher`, which is only read (its logits are computed once)."""
+    forget, target = splits.forget, splits.target
+    # clone(): predict returns inference-mode tensors, which autograd may not save for backward
+    teacher_forget = predict(teacher, forget.x).clone()  # [N_forget, K]
+    teacher_target = predict(teacher, target.x).clone()  # [N_target, K]
+    # The teacher never saw the new class: on its images only the cross-entropy applies.
+    is_retain = torch.cat([torch.ones(len(splits.retain), dtype=torch.bool),
+                           torch.zeros(len(splits.new), dtype=torch.bool)]).to(target.y.device)
+    # extra = sample index: the losses look up the teacher's logits (and the role) of each batch sample
+    forget_idx = torch.arange(len(forget), device=forget.y.device)
+    target_idx = torch.arange(len(target), device=target.y.device)
+    max_epoch = FitConfig(epochs=1, batch_size=params.forget_batch_size, lr=params.lr)
+    min_epoch = FitConfig(epochs=1, batch_size=params.batch_size, lr=params.lr)
+
+    def max_loss(model, xb, yb, idx):
+        return -distill_kl(model(xb), teacher_forget[idx], params.temperature).mean()
+
+    def min_loss(model, xb, yb, idx):
+        logits = model(xb)
+        kl = distill_kl(logits, teacher_target[idx], params.temperature)
+        keep = is_retain[idx].float()
+        return F.cross_entropy(logits, yb) + params.kl_weight * (kl * keep).sum() / keep.sum().clamp(min=1.0)
+
+    for _ in range(params.max_epochs):
+        fit(student, forget.x, forget.y, max_epoch, generator, loss=max_loss, extra=forget_idx, desc="scrub max")
+        fit(student, target.x, target.y, min_epoch, generator, loss=min_loss, extra=target_idx, desc="scrub min")
+    rest = params.epochs - params.max_epochs
+    if rest:
+        fit(student, target.x, target.y, FitConfig(rest, params.batch_size, params.lr), generator,
+            loss=min_loss, extra=target_idx, desc="scrub min")
+    return student
+
+
+def unlearn(model, splits, params: Params, generator):
+    return scrub(model, copy.deepcopy(model), splits, params, generator)
