@@ -15,6 +15,9 @@ from unlearning.train import fit
 
 TINY_PARAMS = Path(__file__).with_name("tiny_params.yaml")
 
+# One intra-op thread, as in the stages: tiny models lose more to thread synchronisation than they gain.
+torch.set_num_threads(1)
+
 
 @pytest.fixture
 def tiny_raw() -> dict:
