@@ -41,3 +41,24 @@ def test_splits_reuse_the_forgotten_slot(tiny_exp):
 def test_normaliser_uses_the_training_split(tiny_exp):
     x = tiny_exp.tensors["train_x"]
     assert abs(x.mean().item()) < 1e-4 and abs(x.std().item() - 1) < 1e-3
+
+
+def test_config_and_sources_agree_on_the_datasets():
+    from unlearning import config, datasets
+
+    assert set(config.DATASETS) == set(datasets.POOLED) | set(datasets.OFFICIAL)
+    assert set(config.OFFICIAL_SPLIT) == set(datasets.OFFICIAL)
+
+
+def test_normaliser_is_per_channel_and_matches_torch():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.stack([torch.randint(0, 64, (50, 6, 6), generator=gen),
+                     torch.randint(100, 256, (50, 6, 6), generator=gen)], dim=1).to(torch.uint8)  # [50, 2, 6, 6]
+    norm = data.Normaliser.fit(x, chunk=7)  # chunks that do not divide N
+    pixels = x.float().div(255).transpose(0, 1).reshape(2, -1)
+    torch.testing.assert_close(torch.tensor(norm.mean, dtype=torch.float64), pixels.mean(1).double(), rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(torch.tensor(norm.std, dtype=torch.float64), pixels.std(1).double(), rtol=1e-5, atol=1e-7)
+    out = norm(x)
+    assert out.dtype == torch.float32 and out.shape == x.shape
+    torch.testing.assert_close(out.mean(dim=(0, 2, 3)), torch.zeros(2), rtol=0, atol=1e-5)
+    torch.testing.assert_close(out.std(dim=(0, 2, 3)), torch.ones(2), rtol=0, atol=1e-4)
