@@ -56,8 +56,9 @@ def test_normaliser_is_per_channel_and_matches_torch():
                      torch.randint(100, 256, (50, 6, 6), generator=gen)], dim=1).to(torch.uint8)  # [50, 2, 6, 6]
     norm = data.Normaliser.fit(x, chunk=7)  # chunks that do not divide N
     pixels = x.float().div(255).transpose(0, 1).reshape(2, -1)
-    torch.testing.assert_close(torch.tensor(norm.mean, dtype=torch.float64), pixels.mean(1).double(), rtol=1e-6, atol=1e-7)
-    torch.testing.assert_close(torch.tensor(norm.std, dtype=torch.float64), pixels.std(1).double(), rtol=1e-5, atol=1e-7)
+    mean, std = (torch.tensor(v, dtype=torch.float64) for v in (norm.mean, norm.std))
+    torch.testing.assert_close(mean, pixels.mean(1).double(), rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(std, pixels.std(1).double(), rtol=1e-5, atol=1e-7)
     out = norm(x)
     assert out.dtype == torch.float32 and out.shape == x.shape
     torch.testing.assert_close(out.mean(dim=(0, 2, 3)), torch.zeros(2), rtol=0, atol=1e-5)

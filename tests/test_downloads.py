@@ -147,6 +147,7 @@ def test_truncated_idx_file_is_named(tmp_path, monkeypatch):
 @pytest.mark.skipif(not remote.FASHION_DIR.is_dir(), reason="Debian package dataset-fashion-mnist not installed")
 def test_real_fashion_mnist_from_the_debian_package():
     tensors = data.build("fashion-mnist", None)
-    assert tuple(tensors["train_x"].shape) == (60000, 1, 28, 28) and tuple(tensors["test_x"].shape) == (10000, 1, 28, 28)
+    assert tuple(tensors["train_x"].shape) == (60000, 1, 28, 28)
+    assert tuple(tensors["test_x"].shape) == (10000, 1, 28, 28)
     assert torch.bincount(tensors["train_y"]).tolist() == [6000] * 10
     assert torch.bincount(tensors["test_y"]).tolist() == [1000] * 10
