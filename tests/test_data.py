@@ -1,6 +1,8 @@
 """Datasets as tensors, the fixed stratified split, the manifest check, and the scenario's splits."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -63,3 +65,16 @@ def test_normaliser_is_per_channel_and_matches_torch():
     assert out.dtype == torch.float32 and out.shape == x.shape
     torch.testing.assert_close(out.mean(dim=(0, 2, 3)), torch.zeros(2), rtol=0, atol=1e-5)
     torch.testing.assert_close(out.std(dim=(0, 2, 3)), torch.ones(2), rtol=0, atol=1e-4)
+
+
+def test_params_fashion_differs_from_params_only_in_seeds_and_data():
+    """params_fashion.yaml is the full-size timing run of the *default* experiment: same methods, model, training."""
+    import yaml
+
+    from unlearning import config
+
+    root = Path(__file__).resolve().parents[1]
+    default, fashion = (yaml.safe_load((root / name).read_text()) for name in ("params.yaml", "params_fashion.yaml"))
+    differing = sorted(k for k in set(default) | set(fashion) if default.get(k) != fashion.get(k))
+    assert differing == ["data", "seeds"], f"update params_fashion.yaml to match params.yaml outside {differing}"
+    assert config.load(root / "params_fashion.yaml").data.name == "fashion-mnist"
