@@ -50,6 +50,15 @@ CASES = [
     ("relearn", DELETE, "stages.evaluate", "relearn", "missing"),
     ("model.hiden", [8], "stages.pretrain", "model.hiden", "allowed: arch, hidden"),
     ("device", "tpu", "stages.plot", "device", "cpu"),
+    ("data.name", "cifar10", "stages.download", "data.test_fraction", "official test split"),
+    ("data.test_fraction", None, "stages.download", "data.test_fraction", "must be in (0, 1)"),
+    ("model.arch", "vgg", "stages.pretrain", "model.arch", "resnet18"),
+    ("model.arch", "cnn", "stages.pretrain", "model.channels", "1 to 4 positive conv widths"),
+    ("model.channels", [16], "stages.pretrain", "model.channels", "use []"),
+    ("train.augment.pad", -1, "stages.oracle", "train.augment.pad", ">= 0"),
+    ("train.augment.flip", "yes", "stages.oracle", "train.augment.flip", "true or false"),
+    ("train.augment", DELETE, "stages.pretrain", "train.augment", "missing"),
+    ("scenario.learn", 10, "stages.pretrain", "scenario.learn", "labels 0..9"),
 ]
 
 

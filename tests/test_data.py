@@ -1,6 +1,8 @@
 """Datasets as tensors, the fixed stratified split, the manifest check, and the scenario's splits."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -41,3 +43,38 @@ def test_splits_reuse_the_forgotten_slot(tiny_exp):
 def test_normaliser_uses_the_training_split(tiny_exp):
     x = tiny_exp.tensors["train_x"]
     assert abs(x.mean().item()) < 1e-4 and abs(x.std().item() - 1) < 1e-3
+
+
+def test_config_and_sources_agree_on_the_datasets():
+    from unlearning import config, datasets
+
+    assert set(config.DATASETS) == set(datasets.POOLED) | set(datasets.OFFICIAL)
+    assert set(config.OFFICIAL_SPLIT) == set(datasets.OFFICIAL)
+
+
+def test_normaliser_is_per_channel_and_matches_torch():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.stack([torch.randint(0, 64, (50, 6, 6), generator=gen),
+                     torch.randint(100, 256, (50, 6, 6), generator=gen)], dim=1).to(torch.uint8)  # [50, 2, 6, 6]
+    norm = data.Normaliser.fit(x, chunk=7)  # chunks that do not divide N
+    pixels = x.float().div(255).transpose(0, 1).reshape(2, -1)
+    mean, std = (torch.tensor(v, dtype=torch.float64) for v in (norm.mean, norm.std))
+    torch.testing.assert_close(mean, pixels.mean(1).double(), rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(std, pixels.std(1).double(), rtol=1e-5, atol=1e-7)
+    out = norm(x)
+    assert out.dtype == torch.float32 and out.shape == x.shape
+    torch.testing.assert_close(out.mean(dim=(0, 2, 3)), torch.zeros(2), rtol=0, atol=1e-5)
+    torch.testing.assert_close(out.std(dim=(0, 2, 3)), torch.ones(2), rtol=0, atol=1e-4)
+
+
+def test_params_fashion_differs_from_params_only_in_seeds_and_data():
+    """params_fashion.yaml is the full-size timing run of the *default* experiment: same methods, model, training."""
+    import yaml
+
+    from unlearning import config
+
+    root = Path(__file__).resolve().parents[1]
+    default, fashion = (yaml.safe_load((root / name).read_text()) for name in ("params.yaml", "params_fashion.yaml"))
+    differing = sorted(k for k in set(default) | set(fashion) if default.get(k) != fashion.get(k))
+    assert differing == ["data", "seeds"], f"update params_fashion.yaml to match params.yaml outside {differing}"
+    assert config.load(root / "params_fashion.yaml").data.name == "fashion-mnist"

@@ -1,4 +1,7 @@
-"""download: dataset source -> data/<name>.pt (uint8 images, int64 labels, train/test) + sha256 manifest."""
+"""download: dataset source -> data/<name>.pt (uint8 images, int64 labels, train/test) + sha256 manifest.
+
+Sources that download do so into a temporary directory; data/ is written only once the tensors exist, and
+atomically, so a failed or corrupted download (one line on stderr, exit 2) leaves nothing in data/."""
 from __future__ import annotations
 
 import torch
@@ -16,6 +19,7 @@ def main() -> None:
         torch.save(tensors, tmp)
     io.write_json(manifest_path(cfg), {
         "dataset": cfg.data.name,
+        "source": data.origin(cfg.data.name),
         "sha256": data.sha256(target),
         "train": len(tensors["train_y"]),
         "test": len(tensors["test_y"]),

