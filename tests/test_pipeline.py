@@ -59,16 +59,25 @@ def test_repro_writes_metrics_report_and_plots(project):
     assert list(summary) == [*TINY_METHODS, "oracle"]
     for name, metrics in summary.items():
         for key in ("forget_acc", "retain_acc", "new_acc", "test_acc", "oracle_agreement", "runtime_s", "speedup",
-                    "relearn_acc_k8", "relearn_ratio_k32", "forget_acc_ci95"):
+                    "relearn_acc_k8", "relearn_ratio_k32", "forget_acc_ci95", "gap_to_oracle", "gap_to_oracle_ci95",
+                    "mia_efficacy", "mia_loss_auc", "probe_recall", "hiding", "js_forget", "js_test"):
             assert key in metrics, (name, key)
     assert summary["original"]["forget_acc"] > 0.8 > summary["finetune"]["forget_acc"]
     assert summary["oracle"]["oracle_agreement"] == 1.0
+    assert summary["oracle"]["gap_to_oracle"] == summary["oracle"]["js_test"] == 0.0
+    assert summary["head_mask"]["hiding"] == 1.0 and summary["original"]["hiding"] == summary["oracle"]["hiding"] == 0
     report = (project / "metrics" / "report.md").read_text()
     assert "| finetune" in report and "head_mask" in report.split("Hiding")[-1]
     for name in TINY_METHODS:
         assert (project / "plots" / "images" / f"confusion_{name}.png").stat().st_size > 1000
         assert (project / "plots" / "confusion" / f"{name}.csv").read_text().startswith("actual,predicted")
-    assert (project / "plots" / "images" / "tradeoff.png").exists()
+    for image in ("tradeoff", "relearn", "gap_speedup", "probe"):
+        assert (project / "plots" / "images" / f"{image}.png").stat().st_size > 1000, image
+    for k in (8, 32):
+        assert (project / "plots" / "relearn" / f"k{k}.csv").read_text().startswith("step,model,forget_acc")
+    ranking = [line.split("|")[1].strip() for line in report.split("## Relearn")[0].splitlines()
+               if line.startswith("| ") and not line.startswith("| model")]
+    assert ranking[-1] == "oracle" and sorted(ranking) == sorted(summary), ranking
     assert "finetune" in dvc(project, "metrics", "show")
 
 

@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 import pandas as pd
+import torch
+import torch.nn.functional as F
 from scipy import stats
 
 from unlearning.splits import Splits, concat
@@ -18,25 +20,57 @@ def _acc(predicted, y) -> float:
     return (predicted == y).float().mean().item() if len(y) else float("nan")
 
 
-def accuracies(model, test: Splits) -> dict[str, float]:
+def part_logits(model, test: Splits) -> dict[str, torch.Tensor]:
+    """{'forget', 'retain', 'new'} -> the model's logits [N_part, S] on that part, in one forward pass."""
+    parts = (test.forget, test.retain, test.new)
+    logits = predict(model, concat(*parts).x)
+    return dict(zip(("forget", "retain", "new"), logits.split([len(p) for p in parts])))
+
+
+def accuracies(model, test: Splits, logits: dict[str, torch.Tensor] | None = None) -> dict[str, float]:
     """forget_acc: share of forgotten-class images still predicted in the old slot (lower = more forgotten);
     retain_acc / new_acc: accuracy on the retained classes / the learned class;
-    test_acc: accuracy on the final class set (retain + new), what the unlearned model is for."""
-    pred = {name: predict(model, part.x).argmax(1) for name, part in
-            (("forget", test.forget), ("retain", test.retain), ("new", test.new))}
-    target = test.target
+    test_acc: accuracy on the final class set (retain + new), what the unlearned model is for.
+    logits: the model's part_logits on `test`, when the caller has them already."""
+    pred = {name: value.argmax(1) for name, value in (logits or part_logits(model, test)).items()}
     return {
         "forget_acc": _acc(pred["forget"], test.forget.y),
         "retain_acc": _acc(pred["retain"], test.retain.y),
         "new_acc": _acc(pred["new"], test.new.y),
-        "test_acc": _acc(predict(model, target.x).argmax(1), target.y),
+        "test_acc": _acc(torch.cat([pred["retain"], pred["new"]]), test.target.y),
     }
 
 
-def agreement(model, oracle, test: Splits) -> float:
-    """Share of all test images (forget, retain, new) on which the model and the oracle predict the same slot."""
-    x = concat(test.forget, test.retain, test.new).x
-    return (predict(model, x).argmax(1) == predict(oracle, x).argmax(1)).float().mean().item()
+def js_divergence(logits_a: torch.Tensor, logits_b: torch.Tensor) -> float:
+    """Mean Jensen-Shannon divergence, in bits (0 = same output distribution, 1 = disjoint), between the softmax
+    outputs of two models on the same samples. logits_a, logits_b: [N, S]."""
+    if len(logits_a) == 0:
+        return float("nan")
+    p, q = F.softmax(logits_a.double(), 1), F.softmax(logits_b.double(), 1)
+    m = (p + q) / 2
+
+    def kl(a: torch.Tensor) -> torch.Tensor:  # KL(a || m) per sample [N]; 0 log 0 = 0
+        return torch.where(a > 0, a * (a / m).log2(), torch.zeros_like(a)).sum(1)
+
+    return ((kl(p) + kl(q)) / 2).mean().item()
+
+
+def versus_oracle(mine: dict[str, torch.Tensor], oracle: dict[str, torch.Tensor]) -> dict[str, float]:
+    """mine, oracle: part_logits of a model and of the oracle on the same test side.
+    oracle_agreement: share of all test images on which both predict the same slot;
+    js_forget / js_test: mean JS divergence between their outputs on the forget images / on all test images."""
+    a, b = torch.cat(list(mine.values())), torch.cat(list(oracle.values()))
+    return {"oracle_agreement": (a.argmax(1) == b.argmax(1)).float().mean().item(),
+            "js_forget": js_divergence(mine["forget"], oracle["forget"]), "js_test": js_divergence(a, b)}
+
+
+def gap_to_oracle(per_seed: pd.DataFrame, metrics: tuple[str, ...]) -> pd.Series:
+    """SalUn's "Avg. Gap": per (model, seed) row, the mean absolute difference to the oracle row of the same seed
+    over `metrics`. per_seed: one row per (model, seed) with a model == 'oracle' row for every seed."""
+    oracle = per_seed[per_seed.model == "oracle"].set_index("seed")[list(metrics)]
+    reference = oracle.loc[per_seed.seed].to_numpy()  # [rows, metrics], the oracle of each row's seed
+    gaps = np.abs(per_seed[list(metrics)].to_numpy(dtype=float) - reference)  # NaN where a metric does not apply
+    return pd.Series(np.nanmean(gaps, 1), index=per_seed.index)
 
 
 def ci95_halfwidth(values: np.ndarray) -> float:
