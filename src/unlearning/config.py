@@ -187,7 +187,8 @@ class Config:
         classes = DATASET_CLASSES[self.data.name]
         for key in ("pretrain_classes", "learn"):
             labels = getattr(self.scenario, key)
-            require(all(0 <= c < classes for c in (labels if isinstance(labels, tuple) else (labels,))),
+            as_tuple = labels if isinstance(labels, tuple) else () if labels is None else (labels,)
+            require(all(0 <= c < classes for c in as_tuple),
                     f"scenario.{key}", f"{self.data.name} has labels 0..{classes - 1}, got {labels!r}")
 
 
