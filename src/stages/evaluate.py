@@ -47,7 +47,7 @@ def main() -> None:
         oracle_curves = pd.DataFrame(io.read_json(RELEARN / "oracle.json"))
         # every test image whose class either model family knows, with its dataset label, for confusion plots
         labels = exp.tensors["test_y"]
-        keep = pd.Series(labels.numpy()).isin(cfg.scenario.known_classes).to_numpy()
+        keep = torch.isin(labels, torch.tensor(cfg.scenario.known_classes))  # bool [N_test]
         for name in models:
             model = oracle if name == "oracle" else exp.load_model(seed_file(model_dir(name), seed, ".pt"), seed)
             seconds = io.read_json(seed_file(model_dir(name), seed, ".json"))["seconds"]
@@ -58,7 +58,7 @@ def main() -> None:
                                      original_forget, cfg.relearn.steps)}
             rows.append(row)
             predicted = predict(model, exp.tensors["test_x"][keep]).argmax(1).cpu().numpy()
-            predictions.append(pd.DataFrame({"model": name, "seed": seed, "actual": labels.numpy()[keep],
+            predictions.append(pd.DataFrame({"model": name, "seed": seed, "actual": labels[keep].numpy(),
                                              "predicted": [names[p] for p in predicted]}))
     per_seed = pd.DataFrame(rows)
     per_seed.insert(2, "gap_to_oracle", gap_to_oracle(per_seed, GAP_METRICS))
