@@ -25,7 +25,7 @@ datasets:
 	else echo "note: not root or no apt-get: dataset-fashion-mnist not installed; its test will be skipped" >&2; fi
 
 repro: setup
-	dvc repro
+	dvc repro dvc.yaml
 
 test: setup datasets
 	pytest

@@ -264,12 +264,16 @@ def parse(raw) -> Config:
     return Config(**values, methods=methods)
 
 
-def load(path: str | Path = "params.yaml") -> Config:
+def read_yaml(path: str | Path):
+    """A params file's raw content; a missing or malformed file is a ConfigError naming it."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(str(path), "params file not found")
     try:
-        raw = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         raise ConfigError(str(path), f"not valid YAML ({err.__class__.__name__})") from None
-    return parse(raw)
+
+
+def load(path: str | Path = "params.yaml") -> Config:
+    return parse(read_yaml(path))

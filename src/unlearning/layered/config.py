@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from unlearning.config import ConfigError, FitConfig, parse_dataclass, positive, require
+from unlearning.config import FitConfig, parse_dataclass, positive, read_yaml, require
 
 ASSIGNMENTS = ("random", "k-means", "adversarial")
 DEVICES = ("auto", "cpu", "cuda")
@@ -67,11 +65,4 @@ def parse(raw) -> LayeredConfig:
 
 
 def load(path: str | Path) -> LayeredConfig:
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(str(path), "params file not found")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise ConfigError(str(path), f"not valid YAML ({err.__class__.__name__})") from None
-    return parse(raw)
+    return parse(read_yaml(path))
