@@ -8,8 +8,8 @@ learned class is left out). Its score is the forgotten class's recall on the tes
 Why few-shot: fitted on all forget-train images, a linear probe finds MNIST's 6s in any feature space, the
 oracle's included (measured on mnist-5k, seed 0: recall 0.93 oracle vs 0.95 original), so it cannot tell
 unlearning from hiding. With 16 forget samples among ~3 300 others the probe only recalls the class when the
-features make it stand out, as the original's do (0.90 on seeds 0 and 1) and a model that never learned it does
-not (oracle 0.57 and 0.67). The draw is made once per seed, so that every model of a seed gets the same probe set.
+features make it stand out, as the original's do (0.90 on seeds 0 and 1, mean of 5 draws) and a model that never
+learned it does not (oracle 0.57 and 0.67). The draw is made once per seed, so that every model of a seed gets the same probe set.
 
 Hiding rule (`is_hiding`), per seed:
     forget_acc <= HIDING_FORGET_ACC          the output says the class is gone, and
