@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
 
 from unlearning.io import InputError
 
@@ -37,6 +36,9 @@ SOURCES = {"mnist-5k": _mnist_5k, "digits": _digits}
 
 def build(name: str, test_fraction: float) -> dict[str, torch.Tensor]:
     """Read a source and split it: {train_x, train_y, test_x, test_y} (uint8 images, int64 labels)."""
+    from sklearn.model_selection import train_test_split  # here, not at the top: importing scikit-learn
+    # costs every stage that only loads the saved tensors a few seconds
+
     images, labels = SOURCES[name]()
     train_idx, test_idx = train_test_split(
         np.arange(len(labels)), test_size=test_fraction, stratify=labels, random_state=SPLIT_SEED
