@@ -141,7 +141,7 @@ def test_missing_key_is_named():
 
 
 def _env() -> dict:
-    return {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1",
+    return {**os.environ, "PYTHONPATH": str(ROOT / "src"),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
 
 

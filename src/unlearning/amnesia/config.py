@@ -73,6 +73,7 @@ class PlotConfig:
 class Config:
     seeds: tuple[int, ...]  # one original/oracle/unlearned cVAE per seed; metrics report mean and 95 % CI
     device: str  # auto | cpu | cuda
+    threads: int  # torch CPU threads; results differ in the last bits between thread counts
     data: DataConfig
     forget: int  # the label the cVAE must stop drawing
     cvae: CVAEConfig
@@ -86,6 +87,7 @@ class Config:
         require(len(self.seeds) >= 1 and len(set(self.seeds)) == len(self.seeds), "seeds",
                 f"needs one or more distinct integers, got {list(self.seeds)}")
         require(self.device in DEVICES, "device", f"unknown device {self.device!r}; allowed: {', '.join(DEVICES)}")
+        positive(self, "threads")
         require(0 <= self.forget < NUM_LABELS, "forget", f"must be a label in 0..{NUM_LABELS - 1}, got {self.forget}")
 
     @property

@@ -11,7 +11,7 @@ from torch.func import functional_call, grad, vmap
 from unlearning.amnesia.config import NUM_LABELS
 from unlearning.amnesia.elbo import draw_eps, negative_elbo
 
-CHUNK = 64  # samples per vmap call: memory is CHUNK x number of parameters floats
+CHUNK = 16  # samples per vmap call: memory is CHUNK x number of parameters floats (16: fastest on CPU)
 
 
 def generate(model, n: int, generator: torch.Generator, device) -> tuple[torch.Tensor, torch.Tensor]:
