@@ -113,9 +113,10 @@ def main() -> None:
             rows.append({**result, "setting": setting, "default": "yes" if params == base else ""})
             print(f"{name:16s} {setting:32s} {result['cpu_s']:.2f} s CPU", flush=True)
     table = pd.DataFrame(rows)[["method", "setting", "default", "forget_acc", "retain_acc", "new_acc",
-                                "oracle_gap", "wall_s", "cpu_s"]].fillna("")
+                                "oracle_gap", "wall_s", "cpu_s"]]
     print()
-    print(table.to_markdown(index=False, floatfmt=".3f"))
+    blanks = table.astype(object).where(table.notna(), None)  # rows without a value show an empty cell
+    print(blanks.to_markdown(index=False, floatfmt=".3f", missingval=""))
     print(f"\nseed {args.seed}, {cfg.data.name}, torch threads {torch.get_num_threads()}, "
           f"sweep CPU time {time.process_time() - started:.1f} s (pretrain + oracle excluded)")
 
