@@ -150,3 +150,15 @@ def test_boundary_shrink_labels_are_the_nearest_other_class(tiny_exp, pretrained
     # after the FGSM step the label is still a near class: among the clean top-3 other slots for most images
     top3 = clean.masked_fill(F.one_hot(forget.y, clean.shape[1]).bool(), float("-inf")).topk(3, dim=1).indices
     assert (top3 == labels[:, None]).any(1).float().mean() > 0.8
+
+
+@pytest.mark.parametrize("method, key, value", [
+    ("mi_regularizer", "gamma", 0.0), ("ewc", "anchor", -1.0), ("neggrad_plus", "alpha", 1.5),
+    ("l1_sparse", "l1", 0.0), ("salun", "fraction", 1.5), ("scrub", "max_epochs", 99),
+    ("ssd", "selection", 0.0), ("boundary_shrink", "step", -0.1),
+])
+def test_zoo_params_reject_bad_values_naming_the_key(tiny_raw, method, key, value):
+    tiny_raw["methods"][method][key] = value
+    with pytest.raises(config.ConfigError) as err:
+        config.parse(tiny_raw)
+    assert err.value.key == f"methods.{method}.{key}"

@@ -1,5 +1,5 @@
 """mi_regularizer: cross-entropy on retain + new data plus gamma * I(Y_hat; Z), where Z says whether a sample is
-a forget or a retain/new sample and I is estimated on each batch from the soft predictions (SEEDS.md C).
+a forget or a retain sample and I is estimated on each batch from the soft predictions (SEEDS.md C).
 Driving I to 0 makes the forget images' average prediction indistinguishable from the kept data's."""
 from __future__ import annotations
 
@@ -40,11 +40,19 @@ def mutual_information(probs: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
 
 
 def unlearn(model, splits, params: Params, generator):
-    x, y, is_forget = mixed(splits.target, splits.forget)
+    x, y, is_forget = mixed(splits.target, splits.forget)  # target = retain then new
+    # Z contrasts forget with *retain* images: the new class's images (same slot as the forgotten class in
+    # class replacement) are learned by cross-entropy but left out of the estimate, or the forget images
+    # would be pulled towards predicting that slot as often as the new class occupies it.
+    is_new = torch.zeros_like(is_forget)
+    is_new[len(splits.retain):len(splits.target)] = True
+    roles = torch.stack([is_forget, is_new], dim=1)  # [N, 2] bool
 
-    def loss(model, xb, yb, forget_b):
+    def loss(model, xb, yb, roles_b):
+        forget_b, new_b = roles_b[:, 0], roles_b[:, 1]
         logits = model(xb)
         learn = role_mean(F.cross_entropy(logits, yb, reduction="none"), ~forget_b)
-        return learn + params.gamma * mutual_information(logits.float().softmax(dim=1), forget_b)
+        probs = logits.float().softmax(dim=1)[~new_b]  # [B_retain + B_forget, K]
+        return learn + params.gamma * mutual_information(probs, forget_b[~new_b])
 
-    return fit(model, x, y, params, generator, loss=loss, extra=is_forget, desc="mi_regularizer")
+    return fit(model, x, y, params, generator, loss=loss, extra=roles, desc="mi_regularizer")

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from unlearning.config import FitConfig, positive, require
+from unlearning.methods.roles import role_mean
 from unlearning.train import fit, predict
 
 SOURCE = "SCRUB (Kurmanji et al. 2023)"
@@ -41,7 +42,8 @@ def distill_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, tempe
 
 
 def scrub(student, teacher, splits, params: Params, generator):
-    """Train `student` in place against `teacher`, which is only read (its logits are computed once)."""
+    """Train `student` in place against `teacher`, which is only read (its logits are computed once).
+    Each phase is one call of the shared loop, so Adam's moment estimates restart with every phase."""
     forget, target = splits.forget, splits.target
     # clone(): predict returns inference-mode tensors, which autograd may not save for backward
     teacher_forget = predict(teacher, forget.x).clone()  # [N_forget, K]
@@ -60,9 +62,8 @@ def scrub(student, teacher, splits, params: Params, generator):
 
     def min_loss(model, xb, yb, idx):
         logits = model(xb)
-        kl = distill_kl(logits, teacher_target[idx], params.temperature)
-        keep = is_retain[idx].float()
-        return F.cross_entropy(logits, yb) + params.kl_weight * (kl * keep).sum() / keep.sum().clamp(min=1.0)
+        kl = distill_kl(logits, teacher_target[idx], params.temperature)  # [B]
+        return F.cross_entropy(logits, yb) + params.kl_weight * role_mean(kl, is_retain[idx])
 
     for _ in range(params.max_epochs):
         fit(student, forget.x, forget.y, max_epoch, generator, loss=max_loss, extra=forget_idx, desc="scrub max")
