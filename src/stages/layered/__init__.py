@@ -1,1 +1,1 @@
-"""Stages of the Layered Unlearning scenario; run as `python -m stages.layered.<name>` from scenarios/layered."""
+"""Stages of the Layered Unlearning scenario; run from scenarios/layered as `python -m stages layered.<name>`."""
