@@ -60,6 +60,7 @@ def test_repro_writes_metrics_report_and_plots(project):
     for name, metrics in summary.items():
         for key in ("forget_acc", "retain_acc", "new_acc", "test_acc", "oracle_agreement", "runtime_s", "speedup",
                     "relearn_acc_k8", "relearn_ratio_k32", "forget_acc_ci95", "gap_to_oracle", "gap_to_oracle_ci95",
+                    "over_forget", "over_forget_ci95",
                     "mia_efficacy", "mia_loss_auc", "probe_recall", "hiding", "js_forget", "js_test"):
             assert key in metrics, (name, key)
     assert summary["original"]["forget_acc"] > 0.8 > summary["finetune"]["forget_acc"]
