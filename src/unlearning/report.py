@@ -78,9 +78,9 @@ def report(table: pd.DataFrame, models: list[str], cfg: Config, declared_hiding:
         LEGEND,
         "",
         f"Hiding, not unlearning (output forgets, features do not): {', '.join(flagged) or 'none'}.",
-        f"Over-forgetting (forget_acc below the oracle's by more than {OVER_FORGET_LEVEL} on average): "
-        f"{', '.join(over_forgetting) or 'none'}.",
     ]
     if missed:
         lines.append(f"Declared as hiding but not flagged by the probe: {', '.join(missed)}.")
+    lines.append(f"Over-forgetting (forget_acc below the oracle's by more than {OVER_FORGET_LEVEL} on average): "
+                 f"{', '.join(over_forgetting) or 'none'}.")
     return "\n".join(lines) + "\n"
