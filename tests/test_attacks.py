@@ -17,8 +17,8 @@ from unlearning.config import FitConfig
 from unlearning.evaluation import GAP_METRICS, SeedReference, _parts, model_metrics, relearn_metrics
 from unlearning.experiment import Experiment
 from unlearning.methods import METHODS
-from unlearning.metrics import aggregate, ci95_halfwidth, gap_to_oracle, js_divergence
-from unlearning.report import ranked
+from unlearning.metrics import aggregate, ci95_halfwidth, gap_to_oracle, js_divergence, over_forgetting
+from unlearning.report import ranked, report
 from unlearning.splits import Part, concat
 from unlearning.train import fit, predict
 
@@ -126,6 +126,26 @@ def test_gap_to_oracle_averages_absolute_differences_per_seed():
     per_seed = pd.DataFrame({"model": ["oracle", "a", "oracle", "a"], "seed": [0, 0, 1, 1],
                              "x": [0.5, 0.7, 0.4, 0.4], "y": [1.0, 0.0, 1.0, np.nan]})
     assert gap_to_oracle(per_seed, ("x", "y")).tolist() == pytest.approx([0.0, 0.6, 0.0, 0.0])
+
+
+def test_over_forgetting_is_forgetting_below_the_oracle_of_the_same_seed():
+    """Subset forgetting: the oracle still recognises ~0.9 of the forgotten images; `deep` drives them to 0.2,
+    `under` keeps more than the oracle (not over-forgetting: that is gap_to_oracle's business)."""
+    per_seed = pd.DataFrame({"model": ["oracle", "deep", "under", "oracle", "deep", "under"],
+                             "seed": [0, 0, 0, 1, 1, 1], "forget_acc": [0.9, 0.2, 1.0, 0.8, 0.3, 0.95]})
+    assert over_forgetting(per_seed).tolist() == pytest.approx([0.0, 0.7, 0.0, 0.0, 0.5, 0.0])
+
+
+def test_report_shows_over_forgetting_and_names_who_does_it(tiny_cfg):
+    models = ["deep", "close", "oracle"]
+    table = pd.DataFrame({"model": models * 2, "metric": ["gap_to_oracle"] * 3 + ["over_forget"] * 3,
+                          "mean": [0.3, 0.1, 0.0, 0.6, 0.01, 0.0], "ci95": [0.1] * 6})
+    text = report(table, models, tiny_cfg, [])
+    header, _, *rows = [[c.strip() for c in line.split("|")[1:-1]] for line in text.splitlines()
+                        if line.startswith("|")]
+    assert header == ["model", "gap_to_oracle", "over_forget"]
+    assert rows[1] == ["deep", "0.300 ± 0.100", "0.600 ± 0.100"]
+    assert text.splitlines()[-1].endswith("on average): deep.")
 
 
 def test_report_ranks_by_gap_with_the_oracle_last():

@@ -3,55 +3,23 @@ runs giving identical metrics."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from dvc_project import dvc, make_project, sh
 
-ROOT = Path(__file__).resolve().parents[1]
 TINY_METHODS = ("original", "finetune", "head_mask")  # the pipeline's mechanics; test_methods covers every method
 TIMING_KEYS = ("runtime_s", "speedup")
 
 
-def sh(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(cwd / "src"),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-    return result
-
-
-def make_project(where: Path) -> Path:
-    """A copy of the pipeline with the tiny params, as a git repository with one commit."""
-    where.mkdir()
-    shutil.copytree(ROOT / "src", where / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    shutil.copy(ROOT / "dvc.yaml", where)
-    raw = yaml.safe_load((ROOT / "tests" / "tiny_params.yaml").read_text())
-    raw["methods"] = {name: raw["methods"][name] for name in TINY_METHODS}
-    (where / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-    git = ("git", "-c", "user.name=test", "-c", "user.email=test@example.invalid")
-    sh(where, "git", "init", "-q")
-    sh(where, sys.executable, "-m", "dvc", "init", "-q")
-    sh(where, sys.executable, "-m", "dvc", "config", "core.analytics", "false")
-    sh(where, "git", "add", "-A")
-    sh(where, *git, "commit", "-qm", "tiny project")
-    return where
-
-
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    where = make_project(tmp_path_factory.mktemp("e2e") / "project")
+    where = make_project(tmp_path_factory.mktemp("e2e") / "project", TINY_METHODS)
     sh(where, sys.executable, "-m", "dvc", "repro", "-q")
     return where
-
-
-def dvc(where: Path, *args: str) -> str:
-    return sh(where, sys.executable, "-m", "dvc", *args).stdout
 
 
 def test_repro_writes_metrics_report_and_plots(project):
@@ -60,6 +28,7 @@ def test_repro_writes_metrics_report_and_plots(project):
     for name, metrics in summary.items():
         for key in ("forget_acc", "retain_acc", "new_acc", "test_acc", "oracle_agreement", "runtime_s", "speedup",
                     "relearn_acc_k8", "relearn_ratio_k32", "forget_acc_ci95", "gap_to_oracle", "gap_to_oracle_ci95",
+                    "over_forget", "over_forget_ci95",
                     "mia_efficacy", "mia_loss_auc", "probe_recall", "hiding", "js_forget", "js_test"):
             assert key in metrics, (name, key)
     assert summary["original"]["forget_acc"] > 0.8 > summary["finetune"]["forget_acc"]
@@ -86,7 +55,7 @@ def test_nothing_to_do_after_repro(project):
 
 
 def test_two_runs_give_identical_metrics(project, tmp_path):
-    again = make_project(tmp_path / "again")
+    again = make_project(tmp_path / "again", TINY_METHODS)
     sh(again, sys.executable, "-m", "dvc", "repro", "-q")
     first = json.loads((project / "metrics" / "summary.json").read_text())
     second = json.loads((again / "metrics" / "summary.json").read_text())

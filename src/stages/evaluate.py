@@ -14,7 +14,7 @@ from stages.common import (EVAL, METRICS, PARAMS, PRETRAINED, RELEARN, model_dir
 from unlearning import config, io
 from unlearning.evaluation import GAP_METRICS, SeedReference, model_metrics, relearn_metrics
 from unlearning.methods import METHODS
-from unlearning.metrics import accuracies, aggregate, finite_or_none, gap_to_oracle
+from unlearning.metrics import accuracies, aggregate, finite_or_none, gap_to_oracle, over_forgetting
 from unlearning.report import report
 from unlearning.train import predict
 
@@ -62,6 +62,7 @@ def main() -> None:
                                              "predicted": [names[p] for p in predicted]}))
     per_seed = pd.DataFrame(rows)
     per_seed.insert(2, "gap_to_oracle", gap_to_oracle(per_seed, GAP_METRICS))
+    per_seed.insert(per_seed.columns.get_loc("forget_acc") + 1, "over_forget", over_forgetting(per_seed))
     table = aggregate(per_seed)
     summary = {name: {} for name in models}
     for r in table.itertuples():

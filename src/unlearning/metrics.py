@@ -73,6 +73,16 @@ def gap_to_oracle(per_seed: pd.DataFrame, metrics: tuple[str, ...]) -> pd.Series
     return pd.Series(np.nanmean(gaps, 1), index=per_seed.index)
 
 
+def over_forgetting(per_seed: pd.DataFrame) -> pd.Series:
+    """Forgetting beyond the target: per (model, seed) row, max(0, oracle's forget_acc - model's forget_acc), the
+    oracle of the same seed. The oracle's forget accuracy is what never having learned the data looks like: ~0 for
+    a forgotten class (so this is ~0 there), ~test accuracy for a forgotten random subset, where a model below it
+    forgot more than it was asked to. per_seed: as gap_to_oracle's."""
+    oracle = per_seed[per_seed.model == "oracle"].set_index("seed")["forget_acc"]
+    target = oracle.loc[per_seed.seed].to_numpy()  # [rows], the oracle's forget_acc of each row's seed
+    return pd.Series(np.maximum(target - per_seed["forget_acc"].to_numpy(dtype=float), 0.0), index=per_seed.index)
+
+
 def ci95_halfwidth(values: np.ndarray) -> float:
     """Half-width of the 95 % Student-t confidence interval of the mean; NaN with fewer than 2 seeds."""
     n = len(values)

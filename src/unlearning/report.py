@@ -8,13 +8,20 @@ from unlearning.attacks.probe import HIDING_FORGET_ACC
 from unlearning.config import Config
 from unlearning.evaluation import GAP_METRICS
 
-RANKING = ("gap_to_oracle", "forget_acc", "retain_acc", "new_acc", "test_acc", "mia_efficacy", "mia_loss_auc",
-           "probe_recall", "hiding", "js_forget", "js_test", "oracle_agreement", "speedup", "runtime_s")
+# A model is listed as over-forgetting when its forget accuracy is below the oracle's by more than this, on average
+# (over_forget is a positive part, so seed-to-seed noise alone makes it slightly above 0).
+OVER_FORGET_LEVEL = 0.05
+
+RANKING = ("gap_to_oracle", "forget_acc", "over_forget", "retain_acc", "new_acc", "test_acc", "mia_efficacy",
+           "mia_loss_auc", "probe_recall", "hiding", "js_forget", "js_test", "oracle_agreement", "speedup",
+           "runtime_s")
 
 LEGEND = f"""\
 - gap_to_oracle: mean |model - oracle| over {", ".join(GAP_METRICS)}, per seed (SalUn's "Avg. Gap"; lower = closer).
 - forget_acc: share of forgotten-class images still predicted in the old slot; retain_acc / new_acc: accuracy on
   the retained / the learned class; test_acc: accuracy on the final class set.
+- over_forget: max(0, oracle's forget_acc - model's forget_acc), per seed: forgetting beyond the oracle's (~0 when
+  a whole class is forgotten; in subset forgetting the oracle still recognises the forgotten images).
 - mia_efficacy: share of forget-train images that an SVC trained on output features (retain-train = member,
   retained-class test = non-member) calls non-members (SalUn; the oracle's value is the target).
 - mia_loss_auc: ROC AUC of the per-image loss, forget-train (members) vs forgotten-class test images; 0.5 = no
@@ -50,6 +57,8 @@ def report(table: pd.DataFrame, models: list[str], cfg: Config, declared_hiding:
     hiding = table[table.metric == "hiding"].set_index("model")["mean"]
     flagged = [m for m in order if hiding.get(m, 0) >= 0.5]
     missed = [m for m in declared_hiding if m in models and m not in flagged]
+    over = table[table.metric == "over_forget"].set_index("model")["mean"]
+    over_forgetting = [m for m in order if over.get(m, 0) > OVER_FORGET_LEVEL]
     scenario = cfg.scenario
     lines = [
         f"# Unlearning report: {cfg.data.name}, {scenario.kind}, forget {scenario.forget}"
@@ -72,4 +81,6 @@ def report(table: pd.DataFrame, models: list[str], cfg: Config, declared_hiding:
     ]
     if missed:
         lines.append(f"Declared as hiding but not flagged by the probe: {', '.join(missed)}.")
+    lines.append(f"Over-forgetting (forget_acc below the oracle's by more than {OVER_FORGET_LEVEL} on average): "
+                 f"{', '.join(over_forgetting) or 'none'}.")
     return "\n".join(lines) + "\n"

@@ -1,0 +1,97 @@
+"""End to end in the other two scenarios: `dvc repro` of the tiny params with forget_class (every 9, all ten digits
+pretrained) and forget_subset (75 % of the training 3s), and what their metrics must show. About a minute of CPU
+per scenario, nearly all of it process starts (12 stages)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from dvc_project import make_project, sh
+from test_scenarios import SCENARIOS  # the tiny scenario blocks of the library-level scenario tests
+
+# three methods per scenario: each costs two stages (~4 s each, mostly torch's import)
+METHODS = {"forget_class": ("original", "finetune", "gradient_ascent"),
+           "forget_subset": ("original", "gradient_ascent", "head_mask")}
+PER_MODEL = ("forget_acc", "over_forget", "over_forget_ci95", "retain_acc", "test_acc", "gap_to_oracle",
+             "oracle_agreement", "mia_efficacy", "mia_loss_auc", "probe_recall", "hiding", "relearn_acc_k8",
+             "relearn_acc_k32", "relearn_ratio_k8", "relearn_ratio_k32", "runtime_s")
+
+
+def repro(tmp_path_factory, kind: str) -> Path:
+    where = make_project(tmp_path_factory.mktemp(kind) / "project", METHODS[kind], SCENARIOS[kind])
+    sh(where, sys.executable, "-m", "dvc", "repro", "-q")
+    return where
+
+
+@pytest.fixture(scope="module")
+def forget_class(tmp_path_factory) -> Path:
+    return repro(tmp_path_factory, "forget_class")
+
+
+@pytest.fixture(scope="module")
+def forget_subset(tmp_path_factory) -> Path:
+    return repro(tmp_path_factory, "forget_subset")
+
+
+def summary(project: Path) -> dict:
+    return json.loads((project / "metrics" / "summary.json").read_text())
+
+
+@pytest.mark.parametrize("kind", sorted(SCENARIOS))
+def test_every_model_gets_every_metric_and_every_plot(kind, request):
+    project = request.getfixturevalue(kind)
+    metrics = summary(project)
+    assert list(metrics) == [*METHODS[kind], "oracle"]
+    for name, values in metrics.items():
+        missing = [key for key in PER_MODEL if values.get(key) is None]
+        assert not missing, (kind, name, missing)
+        assert values["over_forget"] >= 0, (kind, name)
+    assert metrics["oracle"]["over_forget"] == metrics["oracle"]["gap_to_oracle"] == 0.0
+    # per_seed.csv: over_forget is the shortfall to the oracle of the same seed, for every model
+    per_seed = pd.read_csv(project / "metrics" / "per_seed.csv")
+    assert len(per_seed) == 2 * len(metrics)
+    oracle = per_seed[per_seed.model == "oracle"].set_index("seed").forget_acc
+    shortfall = (oracle.loc[per_seed.seed].to_numpy() - per_seed.forget_acc).clip(lower=0)
+    assert per_seed.over_forget.to_numpy() == pytest.approx(shortfall.to_numpy(), abs=1e-5)
+    report = (project / "metrics" / "report.md").read_text()
+    assert report.startswith(f"# Unlearning report: digits, {kind}, forget {SCENARIOS[kind]['forget']}\n")
+    assert "| over_forget " in report and "Over-forgetting (" in report
+    for name in metrics:
+        assert (project / "plots" / "images" / f"confusion_{name}.png").stat().st_size > 1000, name
+    for image in ("tradeoff", "relearn", "gap_speedup", "probe"):
+        assert (project / "plots" / "images" / f"{image}.png").stat().st_size > 1000, image
+    for k in (8, 32):
+        assert set(pd.read_csv(project / "plots" / "relearn" / f"k{k}.csv").model) == set(metrics)
+
+
+def test_forget_class_oracle_never_answers_9_and_methods_forget(forget_class):
+    metrics = summary(forget_class)
+    forget = {name: values["forget_acc"] for name, values in metrics.items()}
+    assert forget["oracle"] < 0.05 and forget["original"] > 0.9, forget  # the 9 slot is never trained
+    for name in ("finetune", "gradient_ascent"):
+        assert forget[name] < forget["original"] - 0.5, forget
+    # the target is ~0: nobody can forget more than the oracle
+    assert all(values["over_forget"] < 0.05 for values in metrics.values()), metrics
+    assert metrics["finetune"]["retain_acc"] > 0.9
+
+
+def test_forget_subset_target_is_the_oracle_not_zero(forget_subset):
+    metrics = summary(forget_subset)
+    oracle, original = metrics["oracle"], metrics["original"]
+    # the oracle never saw these 3s but still recognises them as 3s: the class is not removed
+    assert 0.6 < oracle["forget_acc"] and oracle["forget_acc"] > oracle["test_acc"] - 0.25, oracle
+    assert original["forget_acc"] > max(0.9, oracle["forget_acc"]), original  # it trained on them
+    # head_mask masks the whole 3 slot (forget_acc 0): it over-forgets by exactly the oracle's forget_acc
+    per_seed = pd.read_csv(forget_subset / "metrics" / "per_seed.csv").set_index(["model", "seed"])
+    assert (per_seed.loc["head_mask"].forget_acc == 0).all()
+    assert per_seed.loc["head_mask"].over_forget.to_numpy() == \
+        pytest.approx(per_seed.loc["oracle"].forget_acc.to_numpy(), abs=1e-5)
+    # ascending the loss of the forgotten 3s wipes out the whole class, the retained 3s too
+    assert metrics["gradient_ascent"]["over_forget"] > 0.3, metrics["gradient_ascent"]
+    assert metrics["gradient_ascent"]["retain_acc"] < original["retain_acc"] - 0.05, metrics
+    line = (forget_subset / "metrics" / "report.md").read_text().splitlines()[-1]
+    assert line.startswith("Over-forgetting") and sorted(line.split(": ")[-1].rstrip(".").split(", ")) == \
+        ["gradient_ascent", "head_mask"], line
