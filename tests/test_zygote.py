@@ -107,3 +107,18 @@ def test_stages_launcher_gives_the_stages_one_line_error_and_exit_2(tmp_path, us
     unknown = subprocess.run([sys.executable, "-m", "stages", "no_such_stage"], cwd=tmp_path, env=env,
                              capture_output=True, text=True, timeout=120)
     assert unknown.returncode == 2 and "stages.no_such_stage" in unknown.stderr
+
+
+def test_run_stage_imports_the_workspace_it_runs_in(tmp_path):
+    """dvc.yaml's `python src/run_stage.py`: a copy of the project (as `dvc exp run --queue` makes) runs its own
+    code, not the editable install's."""
+    import shutil
+    workspace = tmp_path / "copy"
+    shutil.copytree(SRC, workspace / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    (workspace / "src" / "stages" / "where.py").write_text("import stages, unlearning\n"
+                                                           "print(stages.__file__, unlearning.__file__)\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run([sys.executable, "src/run_stage.py", "where"], cwd=workspace, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert all(path.startswith(str(workspace / "src")) for path in result.stdout.split())

@@ -1,4 +1,5 @@
-"""`python -m stages <stage> [args]`: how dvc.yaml runs a stage, e.g. `python -m stages unlearn finetune`.
+"""`python -m stages <stage> [args]`: run one stage, e.g. `python -m stages unlearn finetune` (dvc.yaml goes through
+src/run_stage.py, which calls main() here after making sure the workspace's own src/ is imported).
 
 Runs the module `stages.<stage>` as __main__ in a fork of a warm process that has already imported torch
 (stages/zygote.py), which saves ~2.5 s of CPU per stage. UNLEARNING_ZYGOTE=0, a platform without abstract Unix

@@ -24,7 +24,7 @@ import sys
 import time
 from importlib.util import find_spec
 
-IDLE_SECONDS = 120.0
+IDLE_SECONDS = 60.0  # stages of one `dvc repro` follow each other within seconds
 START_TIMEOUT_S = 10.0
 # read by torch or its BLAS/OpenMP libraries at import time: a zygote serves only callers that agree on them;
 # and this project's own variables, so that a benchmark with its own UNLEARNING_STAGE_LOG starts cold

@@ -1,0 +1,1 @@
+"""The unlearning lab library: config, data, models, the one training loop, methods, attacks and evaluation."""
