@@ -54,8 +54,11 @@ def test_nothing_to_do_after_repro(project):
     assert json.loads(dvc(project, "status", "--json")) == {}
 
 
-def test_two_runs_give_identical_metrics(project, tmp_path):
+def test_two_runs_give_identical_metrics_serial_or_parallel(project, tmp_path, monkeypatch):
+    """The second run does every seed and attack in the stage's own process (UNLEARNING_WORKERS=1), the first
+    spread them over forked workers: the results must not depend on it."""
     again = make_project(tmp_path / "again", TINY_METHODS)
+    monkeypatch.setenv("UNLEARNING_WORKERS", "1")
     sh(again, sys.executable, "-m", "dvc", "repro", "-q")
     first = json.loads((project / "metrics" / "summary.json").read_text())
     second = json.loads((again / "metrics" / "summary.json").read_text())
@@ -65,6 +68,8 @@ def test_two_runs_give_identical_metrics(project, tmp_path):
 
     assert without_timing(first) == without_timing(second)
     assert (project / "eval" / "predictions.csv").read_text() == (again / "eval" / "predictions.csv").read_text()
+    for name in (*TINY_METHODS, "oracle"):
+        assert (project / "relearn" / f"{name}.json").read_text() == (again / "relearn" / f"{name}.json").read_text()
 
 
 def test_one_method_change_reruns_only_its_chain(project):

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import functools
+import multiprocessing
+import os
 import sys
 from pathlib import Path
+from typing import Callable, Sequence
 
 import torch
 
@@ -59,3 +62,30 @@ def stage(fn):
             sys.exit(2)
 
     return run
+
+
+_TASK: Callable | None = None  # what parallel_map's forked workers run; inherited, never pickled
+
+
+def _run_task(item):
+    return _TASK(item)
+
+
+def parallel_map(fn: Callable, items: Sequence, device) -> list:
+    """[fn(item) for item in items], in up to UNLEARNING_WORKERS forked processes (default: the CPU count).
+
+    DVC runs one stage at a time, so without this a 2-core machine leaves one core idle for the whole pipeline.
+    Processes rather than intra-op threads: each work item (one seed, one attack) is independent and seeded on its
+    own, so the results are bit-identical to a serial run, and on a busy machine two processes just share the
+    cores where two OpenMP threads spin-wait on each other. Serial on CUDA: a forked child cannot use a CUDA
+    context its parent created. `fn` may be a closure (workers inherit it by fork); results travel by pickle."""
+    global _TASK
+    workers = min(len(items), int(os.environ.get("UNLEARNING_WORKERS", os.cpu_count() or 1)))
+    if workers <= 1 or device.type != "cpu":
+        return [fn(item) for item in items]
+    _TASK = fn
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            return pool.map(_run_task, items, chunksize=1)
+    finally:
+        _TASK = None

@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 
 from stages.common import (EVAL, METRICS, PARAMS, PRETRAINED, RELEARN, model_dir, open_experiment,
-                           seed_file, stage)
+                           parallel_map, seed_file, stage)
 from unlearning import config, io
 from unlearning.evaluation import GAP_METRICS, SeedReference, model_metrics, relearn_metrics
 from unlearning.methods import METHODS
@@ -36,8 +36,9 @@ def main() -> None:
     exp = open_experiment(cfg)
     models = [*cfg.methods, "oracle"]
     names = slot_names(cfg.scenario)
-    rows, predictions = [], []
-    for seed in cfg.seeds:
+
+    def evaluate_seed(seed: int) -> tuple[list[dict], list[pd.DataFrame]]:
+        rows, predictions = [], []
         oracle = exp.load_model(seed_file(model_dir("oracle"), seed, ".pt"), seed)
         original = exp.load_model(seed_file(PRETRAINED, seed, ".pt"), seed)
         ref = SeedReference.build(seed, exp.splits(seed, "train"), exp.splits(seed, "test"), exp.evaluation(seed),
@@ -60,6 +61,11 @@ def main() -> None:
             predicted = predict(model, exp.tensors["test_x"][keep]).argmax(1).cpu().numpy()
             predictions.append(pd.DataFrame({"model": name, "seed": seed, "actual": labels[keep].numpy(),
                                              "predicted": [names[p] for p in predicted]}))
+        return rows, predictions
+
+    per_seed_results = parallel_map(evaluate_seed, cfg.seeds, exp.device)
+    rows = [row for seed_rows, _ in per_seed_results for row in seed_rows]
+    predictions = [frame for _, seed_frames in per_seed_results for frame in seed_frames]
     per_seed = pd.DataFrame(rows)
     per_seed.insert(2, "gap_to_oracle", gap_to_oracle(per_seed, GAP_METRICS))
     per_seed.insert(per_seed.columns.get_loc("forget_acc") + 1, "over_forget", over_forgetting(per_seed))

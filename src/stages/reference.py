@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from stages.common import PARAMS, model_dir, open_experiment, seed_file
+from stages.common import PARAMS, model_dir, open_experiment, parallel_map, seed_file
 from unlearning import config, io, rng
 from unlearning.train import fit
 
@@ -14,7 +14,8 @@ def train_references(which: str) -> None:
     exp = open_experiment(cfg)
     with io.atomic_path(model_dir(which)) as out:
         out.mkdir()
-        for seed in cfg.seeds:
+
+        def train(seed: int) -> None:
             splits = exp.splits(seed)
             data = splits.pretrain if which == "pretrained" else splits.target
             model = exp.new_model(seed)
@@ -23,3 +24,5 @@ def train_references(which: str) -> None:
             seconds = time.perf_counter() - start
             io.save_state(model, seed_file(out, seed, ".pt"))
             io.write_json(seed_file(out, seed, ".json"), {"seconds": seconds, "train_samples": len(data)})
+
+        parallel_map(train, cfg.seeds, exp.device)

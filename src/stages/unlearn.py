@@ -6,7 +6,7 @@ import time
 
 import torch
 
-from stages.common import PARAMS, PRETRAINED, model_dir, open_experiment, seed_file, stage
+from stages.common import PARAMS, PRETRAINED, model_dir, open_experiment, parallel_map, seed_file, stage
 from unlearning import config, io, rng
 from unlearning.methods import METHODS
 
@@ -20,7 +20,8 @@ def main(method: str) -> None:
     module, params = METHODS[method], cfg.methods[method]
     with io.atomic_path(model_dir(method)) as out:
         out.mkdir()
-        for seed in cfg.seeds:
+
+        def unlearn(seed: int) -> None:
             model = exp.load_model(seed_file(PRETRAINED, seed, ".pt"), seed)
             splits = exp.splits(seed)  # train side only: a method never sees test data or the oracle
             start = time.perf_counter()
@@ -30,6 +31,8 @@ def main(method: str) -> None:
             seconds = time.perf_counter() - start
             io.save_state(model, seed_file(out, seed, ".pt"))
             io.write_json(seed_file(out, seed, ".json"), {"seconds": seconds})
+
+        parallel_map(unlearn, cfg.seeds, exp.device)
 
 
 if __name__ == "__main__":

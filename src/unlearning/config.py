@@ -27,7 +27,10 @@ class ConfigError(ValueError):
 
     def __init__(self, key: str, message: str):
         super().__init__(f"params: {key}: {message}")
-        self.key = key
+        self.key, self.message = key, message
+
+    def __reduce__(self):  # raised in a parallel_map worker, it is pickled back to the stage process
+        return ConfigError, (self.key, self.message)
 
 
 def require(ok: bool, key: str, message: str) -> None:
