@@ -89,8 +89,10 @@ def main() -> None:
     if args.command == "queue":
         queue(args.methods)
     else:
-        frame = table(args.baseline)
-        print(frame[frame.method.isin(args.methods)].to_markdown(index=False, floatfmt=".3f"))
+        frame = table(args.baseline).drop(columns="experiment")
+        frame = frame[frame.method.isin(args.methods)].astype(object)
+        frame = frame.where(frame.notna(), None)  # max_epochs exists for scrub only: an empty cell elsewhere
+        print(frame.to_markdown(index=False, floatfmt=".3f", missingval=""))
 
 
 if __name__ == "__main__":
