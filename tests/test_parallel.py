@@ -47,3 +47,16 @@ def test_a_workers_error_reaches_the_stage_unchanged(monkeypatch, error):
         parallel_map(work, [0, 1], CPU)
     assert str(raised.value) == str(error)
     assert getattr(raised.value, "key", None) == getattr(error, "key", None)
+
+
+def test_a_worker_killed_by_the_os_fails_the_stage_instead_of_hanging(monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+    monkeypatch.setenv("UNLEARNING_WORKERS", "2")
+
+    def work(seed: int) -> int:
+        if seed == 1:
+            os.kill(os.getpid(), 9)  # what the OOM killer does
+        return seed
+
+    with pytest.raises(BrokenProcessPool):
+        parallel_map(work, [0, 1, 2], CPU)

@@ -1,10 +1,11 @@
-"""The project layout (the only fixed paths) and the error handling every stage shares."""
+"""The project layout (the only fixed paths), the error handling every stage shares, and parallel_map."""
 from __future__ import annotations
 
 import functools
 import multiprocessing
 import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -84,8 +85,8 @@ def parallel_map(fn: Callable, items: Sequence, device) -> list:
     if workers <= 1 or device.type != "cpu":
         return [fn(item) for item in items]
     _TASK = fn
-    try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            return pool.map(_run_task, items, chunksize=1)
+    try:  # an executor, not multiprocessing.Pool: a worker killed by the OS raises here instead of hanging map()
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_run_task, items))
     finally:
         _TASK = None

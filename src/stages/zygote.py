@@ -12,7 +12,6 @@ caller must stay cheap.
 """
 from __future__ import annotations
 
-import array
 import hashlib
 import json
 import os
