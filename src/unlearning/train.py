@@ -123,7 +123,12 @@ def fit(
     params = dict(model.named_parameters())
     masks = {n: m for n, m in (trainable or {}).items() if isinstance(m, torch.Tensor)}
     chosen = params if trainable is None else {n: params[n] for n in trainable}
-    frozen_values = {n: params[n].detach().clone() for n in masks}  # restored after each step (Adam drifts)
+    # Masked parameters: after each step p * keep + frozen_part puts the frozen entries back (Adam's moments would
+    # drift them) and leaves the trained ones bit-exact (p * 1 + 0). In-place foreach ops: torch.where allocated
+    # and cost 1.3 ms a step on the MLP, a fifth of a one-epoch salun run.
+    masked = [params[n] for n in masks]
+    keep = [masks[n].to(params[n].dtype) for n in masks]  # 1 = trained entry, 0 = frozen
+    frozen_part = [p.detach() * (1 - k) for p, k in zip(masked, keep)]  # frozen values, +-0 elsewhere
     for name, p in params.items():
         p.requires_grad_(name in chosen)
     optimiser = Adam(chosen.values(), lr=cfg.lr)
@@ -154,12 +159,13 @@ def fit(
                     value = loss(model, xb, y.index_select(0, idx), extra_b)
                 optimiser.zero_grad()
                 value.backward()
-                for name, mask in masks.items():
-                    params[name].grad.mul_(mask)
+                if masked:
+                    torch._foreach_mul_([p.grad for p in masked], keep)
                 optimiser.step()
-                with torch.no_grad():
-                    for name, mask in masks.items():
-                        params[name].copy_(torch.where(mask, params[name], frozen_values[name]))
+                if masked:
+                    with torch.no_grad():
+                        torch._foreach_mul_(masked, keep)
+                        torch._foreach_add_(masked, frozen_part)
                 step += 1
                 bar.update(1)
                 if on_step is not None:
