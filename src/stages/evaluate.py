@@ -36,6 +36,7 @@ def main() -> None:
     exp = open_experiment(cfg)
     models = [*cfg.methods, "oracle"]
     names = slot_names(cfg.scenario)
+    curves = {name: pd.DataFrame(io.read_json(RELEARN / f"{name}.json")) for name in models}  # every seed's attacks
 
     def evaluate_seed(seed: int) -> tuple[list[dict], list[pd.DataFrame]]:
         rows, predictions = [], []
@@ -45,18 +46,17 @@ def main() -> None:
                                   oracle, original)
         original_forget = accuracies(original, ref.scored)["forget_acc"]
         oracle_seconds = io.read_json(seed_file(model_dir("oracle"), seed, ".json"))["seconds"]
-        oracle_curves = pd.DataFrame(io.read_json(RELEARN / "oracle.json"))
         # every test image whose class either model family knows, with its dataset label, for confusion plots
         labels = exp.tensors["test_y"]
         keep = torch.isin(labels, torch.tensor(cfg.scenario.known_classes))  # bool [N_test]
         for name in models:
             model = oracle if name == "oracle" else exp.load_model(seed_file(model_dir(name), seed, ".pt"), seed)
             seconds = io.read_json(seed_file(model_dir(name), seed, ".json"))["seconds"]
-            curves = pd.DataFrame(io.read_json(RELEARN / f"{name}.json"))
             row = {"model": name, "seed": seed, **model_metrics(model, ref),
                    "runtime_s": seconds, "speedup": oracle_seconds / max(seconds, 1e-9),
-                   **relearn_metrics(curves[curves.seed == seed], oracle_curves[oracle_curves.seed == seed],
-                                     original_forget, cfg.relearn.steps)}
+                   **relearn_metrics(curves[name][curves[name].seed == seed],
+                                     curves["oracle"][curves["oracle"].seed == seed], original_forget,
+                                     cfg.relearn.steps)}
             rows.append(row)
             predicted = predict(model, exp.tensors["test_x"][keep]).argmax(1).cpu().numpy()
             predictions.append(pd.DataFrame({"model": name, "seed": seed, "actual": labels[keep].numpy(),
