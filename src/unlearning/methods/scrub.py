@@ -45,11 +45,15 @@ def scrub(student, teacher, splits, params: Params, generator):
     """Train `student` in place against `teacher`, which is only read (its logits are computed once).
     Each phase is one call of the shared loop, so Adam's moment estimates restart with every phase."""
     forget, target = splits.forget, splits.target
+    n_forget, n_retain = len(forget), len(splits.retain)
+    # One teacher pass over the images whose teacher logits a loss reads: forget, then retain. The teacher never
+    # saw the new class, so on its images only the cross-entropy applies and their logit rows stay zero (masked).
     # clone(): predict returns inference-mode tensors, which autograd may not save for backward
-    teacher_forget = predict(teacher, forget.x).clone()  # [N_forget, K]
-    teacher_target = predict(teacher, target.x).clone()  # [N_target, K]
-    # The teacher never saw the new class: on its images only the cross-entropy applies.
-    is_retain = torch.cat([torch.ones(len(splits.retain), dtype=torch.bool),
+    teacher_logits = predict(teacher, torch.cat([forget.x, splits.retain.x])).clone()  # [N_forget + N_retain, K]
+    teacher_forget = teacher_logits[:n_forget]  # [N_forget, K]
+    teacher_target = torch.cat([teacher_logits[n_forget:], teacher_logits.new_zeros(len(splits.new),
+                                                                                    teacher_logits.shape[1])])
+    is_retain = torch.cat([torch.ones(n_retain, dtype=torch.bool),
                            torch.zeros(len(splits.new), dtype=torch.bool)]).to(target.y.device)
     # extra = sample index: the losses look up the teacher's logits (and the role) of each batch sample
     forget_idx = torch.arange(len(forget), device=forget.y.device)
