@@ -38,6 +38,9 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+SMALLEST_NORMAL = torch.finfo(torch.float32).tiny  # 1.18e-38
+
+
 class Adam:
     """Adam (Kingma & Ba 2015) with the update of torch.optim.Adam (no weight decay, no amsgrad) in five
     fused foreach calls. Why not torch.optim: constructing any torch.optim optimiser imports torch._dynamo
@@ -63,7 +66,11 @@ class Adam:
         torch._foreach_addcmul_(self.exp_avg_sq, grads, grads, 1 - self.beta2)  # v = b2 v + (1 - b2) g^2
         bias1 = 1 - self.beta1 ** self.steps
         bias2_sqrt = (1 - self.beta2 ** self.steps) ** 0.5
-        denom = torch._foreach_sqrt(self.exp_avg_sq)
+        # sqrt of an exact 0 took ~6x as long as of a normal float on the development machine's CPU (AMD EPYC),
+        # and masked fits (saliency_freeze, salun) keep most second moments at exactly 0. Lifting them to the
+        # smallest normal float changes no update: sqrt(1.2e-38) = 1.1e-19 vanishes next to eps in float32.
+        denom = torch._foreach_clamp_min(self.exp_avg_sq, SMALLEST_NORMAL)
+        torch._foreach_sqrt_(denom)
         torch._foreach_div_(denom, bias2_sqrt)
         torch._foreach_add_(denom, self.eps)  # sqrt(v / (1 - b2^t)) + eps
         torch._foreach_addcdiv_(self.params, self.exp_avg, denom, -self.lr / bias1)
