@@ -42,7 +42,7 @@ SMALLEST_NORMAL = torch.finfo(torch.float32).tiny  # 1.18e-38
 
 
 class Adam:
-    """Adam (Kingma & Ba 2015) with the update of torch.optim.Adam (no weight decay, no amsgrad) in five
+    """Adam (Kingma & Ba 2015) with the update of torch.optim.Adam (no weight decay, no amsgrad) in a few
     fused foreach calls. Why not torch.optim: constructing any torch.optim optimiser imports torch._dynamo
     (1.5 s in every stage process) and its per-step Python overhead exceeds a small MLP's backward pass."""
 
