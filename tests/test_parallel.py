@@ -34,6 +34,12 @@ def test_one_worker_or_cuda_runs_serially_in_this_process(monkeypatch):
     assert parallel_map(lambda _: os.getpid(), [0, 1], torch.device("cuda")) == [os.getpid()] * 2
 
 
+def test_timed_items_run_one_at_a_time_in_this_process(monkeypatch):
+    """Items whose seconds become speed-ups must not share the cores with each other."""
+    monkeypatch.setenv("UNLEARNING_WORKERS", "2")
+    assert parallel_map(lambda _: os.getpid(), [0, 1], CPU, timed=True) == [os.getpid()] * 2
+
+
 @pytest.mark.parametrize("error", [ConfigError("methods.x.lr", "must be > 0"), InputError("data/x.pt: missing")])
 def test_a_workers_error_reaches_the_stage_unchanged(monkeypatch, error):
     monkeypatch.setenv("UNLEARNING_WORKERS", "2")

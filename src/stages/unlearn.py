@@ -6,7 +6,7 @@ import time
 
 import torch
 
-from stages.common import PARAMS, PRETRAINED, model_dir, open_experiment, seed_file, stage
+from stages.common import PARAMS, PRETRAINED, model_dir, open_experiment, parallel_map, seed_file, stage
 from unlearning import config, io, rng
 from unlearning.methods import METHODS
 
@@ -32,11 +32,7 @@ def main(method: str) -> None:
             io.save_state(model, seed_file(out, seed, ".pt"))
             io.write_json(seed_file(out, seed, ".json"), {"seconds": seconds})
 
-        # One seed at a time, as the oracle trains (stages/reference.py): the seconds become speed-ups, and two
-        # short runs side by side slowed each other far more than two oracle trainings did (scrub: 0.32 s per
-        # seed in parallel, 0.18 s alone; oracle 2.50 s vs 2.22 s), which understated every speed-up.
-        for seed in cfg.seeds:
-            unlearn(seed)
+        parallel_map(unlearn, cfg.seeds, exp.device, timed=True)
 
 
 if __name__ == "__main__":
