@@ -25,22 +25,12 @@ import pandas as pd
 import torch
 
 from sweep_methods import open_experiment, reference
-from unlearning import config, models, rng
+from unlearning import config, rng
 from unlearning.methods import METHODS
 from unlearning.metrics import accuracies
-from unlearning.train import fit
 
 KEYS = ("forget_acc", "retain_acc", "new_acc")
 TOLERANCE = 0.01  # the issue's "within 1 point"
-
-
-def retrain(exp, seed: int, draw: int) -> torch.nn.Module:
-    """The oracle's recipe with another initialisation and batch order."""
-    init_seed = rng.derive(seed, f"oracle draw {draw}")
-    model = models.build(exp.cfg.model, exp.input_shape, exp.cfg.scenario.num_slots, init_seed).to(exp.device)
-    target = exp.splits(seed).target
-    return fit(model, target.x, target.y, exp.cfg.train, rng.generator(seed, "oracle", f"draw {draw}"),
-               desc=f"retrain seed {seed} draw {draw}")
 
 
 def unlearned(exp, seed: int, draw: int, name: str, pretrained) -> torch.nn.Module:
@@ -67,7 +57,7 @@ def main() -> None:
     tests = {seed: exp.splits(seed, "test") for seed in cfg.seeds}
     oracles = {seed: accuracies(reference(exp, seed, "oracle"), tests[seed]) for seed in cfg.seeds}
     pretrained = {seed: reference(exp, seed, "pretrained") for seed in cfg.seeds} if args.methods else {}
-    candidates = {"retrain": lambda seed, draw: retrain(exp, seed, draw + 1)}
+    candidates = {"retrain": lambda seed, draw: reference(exp, seed, "oracle", draw + 1)}
     for name in args.methods:
         candidates[name] = lambda seed, draw, name=name: unlearned(exp, seed, draw, name, pretrained[seed])
     rows = []

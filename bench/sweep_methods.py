@@ -50,11 +50,14 @@ def open_experiment(cfg: config.Config, workdir: Path) -> Experiment:
     return Experiment.open(cfg, path)
 
 
-def reference(exp: Experiment, seed: int, which: str):
-    """The pretrained model or the oracle of `seed`, trained as stages/reference.py trains it."""
+def reference(exp: Experiment, seed: int, which: str, draw: int = 0):
+    """The pretrained model or the oracle of `seed`, trained as stages/reference.py trains it. draw > 0: the same
+    recipe from another start (initialisation and batch order), as bench/oracle_noise.py needs."""
     splits = exp.splits(seed)
     part = splits.pretrain if which == "pretrained" else splits.target
-    return fit(exp.new_model(seed), part.x, part.y, exp.cfg.train, rng.generator(seed, which), desc=which)
+    model = exp.new_model(seed if draw == 0 else rng.derive(seed, f"{which} draw {draw}"))
+    names = (which,) if draw == 0 else (which, f"draw {draw}")
+    return fit(model, part.x, part.y, exp.cfg.train, rng.generator(seed, *names), desc=" ".join(names))
 
 
 def row(name: str, model, test, oracle: dict | None = None) -> dict:
