@@ -2,7 +2,7 @@
 
 The source studies' loop: a torchvision dataset (FashionMNIST, reading IDX files) whose per-sample transforms
 (PIL image -> ToTensor -> Normalize, plus RandomCrop/RandomHorizontalFlip when augmenting) feed a DataLoader, and
-torch.optim.Adam. Ours: `unlearning.train.fit` on normalised tensors, index batching, augmentation on whole batches.
+torch.optim.Adam. Ours: `unlearning.core.train.fit` on normalised tensors, index batching, augmentation on whole batches.
 Printed per model (MLP, CNN, CNN with crop+flip): seconds per epoch of both and the speed-up (issue target >= 8x),
 and, without augmentation, a DataLoader over the same normalised tensors (TensorDataset; the pipeline issue's >= 8x),
 the DataLoader's own per-epoch cost without any model, and the MLP's training GFLOP/s at batch 256 against a large
@@ -25,9 +25,9 @@ from torch.utils.data import DataLoader, TensorDataset
 from torchvision import datasets as tv_datasets
 from torchvision import transforms as T
 
-from unlearning import data, models, rng
-from unlearning.config import AugmentConfig, ModelConfig, TrainConfig
-from unlearning.train import fit
+from unlearning.core import data, models, rng
+from unlearning.core.config import AugmentConfig, ModelConfig, TrainConfig
+from unlearning.core.train import fit
 
 MLP = ModelConfig("mlp", (256, 128), ())
 CNN = ModelConfig("cnn", (128,), (16, 32, 64))

@@ -1,5 +1,6 @@
-"""Shared fixtures: the tiny params file, and a tiny experiment (scikit-learn digits) whose pretrained and
-oracle models are trained once per test session."""
+"""Shared fixtures: the tiny params (params.yaml with tests/tiny_overlay.yaml), a tiny experiment (scikit-learn
+digits) whose pretrained and oracle models are trained once per test session, and one reproduced and committed
+tiny DVC project (`tiny_run`)."""
 from __future__ import annotations
 
 import copy
@@ -7,13 +8,13 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
+from dvc_project import make_run
+from tiny_params import TINY_PARAMS, tiny_raw as tiny_params_raw
 
-from unlearning import config, data, rng
-from unlearning.experiment import Experiment
-from unlearning.train import fit
+from unlearning.core import config, data, rng
+from unlearning.core.experiment import Experiment
+from unlearning.core.train import fit
 
-TINY_PARAMS = Path(__file__).with_name("tiny_params.yaml")
 
 # One intra-op thread, as in the stages: tiny models lose more to thread synchronisation than they gain.
 torch.set_num_threads(1)
@@ -22,7 +23,7 @@ torch.set_num_threads(1)
 @pytest.fixture
 def tiny_raw() -> dict:
     """The tiny params as a plain dict, fresh for each test so that tests can edit it."""
-    return yaml.safe_load(TINY_PARAMS.read_text())
+    return tiny_params_raw()
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +35,7 @@ def tiny_cfg() -> config.Config:
 def tiny_exp(tiny_cfg, tmp_path_factory) -> Experiment:
     path = tmp_path_factory.mktemp("data") / "digits.pt"
     torch.save(data.build(tiny_cfg.data.name, tiny_cfg.data.test_fraction), path)
-    return Experiment.open(tiny_cfg, path)
+    return Experiment.open(tiny_cfg, path, test=True)  # the tests are evaluation code too
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +52,10 @@ def tiny_models(tiny_exp) -> dict:
 def pretrained(tiny_models):
     """A fresh copy of the tiny pretrained model that a test may modify."""
     return copy.deepcopy(tiny_models["pretrained"])
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """A user's clone after `dvc repro` and `git commit` (three methods), for the DVC usage and remote tests; a
+    test that changes its workspace puts it back."""
+    return make_run(tmp_path_factory.mktemp("run") / "project", ("original", "finetune", "head_mask"))

@@ -14,13 +14,13 @@ import pytest
 import torch
 import yaml
 
-from unlearning import data, rng
+from unlearning.core import data, rng
 from unlearning.amnesia import baselines, classifier, cvae, evaluation, selective_amnesia
 from unlearning.amnesia.config import load, parse
 from unlearning.amnesia.elbo import draw_eps, mean_negative_elbo, negative_elbo, train_cvae
 from unlearning.amnesia.fisher import diagonal_fisher, generate
 from unlearning.amnesia.methods import Task
-from unlearning.config import ConfigError
+from unlearning.core.config import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = Path(__file__).with_name("amnesia_tiny_params.yaml")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from unlearning import augment
+from unlearning.core import augment
 
 X = torch.randn(64, 3, 8, 8, generator=torch.Generator().manual_seed(0))  # [B, C, H, W]
 

@@ -1,16 +1,11 @@
 """Datasets as tensors, the fixed stratified split, the manifest check, and the scenario's splits."""
 from __future__ import annotations
 
-import dataclasses
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
-from unlearning import config, data
-from unlearning.io import InputError
+from unlearning.core import config, data
+from unlearning.core.io import InputError
 
 
 @pytest.mark.parametrize("name,shape,n", [("digits", (1, 8, 8), 1797), ("mnist-5k", (1, 28, 28), 5000)])
@@ -49,7 +44,7 @@ def test_normaliser_uses_the_training_split(tiny_exp):
 
 
 def test_config_and_sources_agree_on_the_datasets():
-    from unlearning import datasets
+    from unlearning.core import datasets
 
     assert set(config.DATASETS) == set(datasets.POOLED) | set(datasets.OFFICIAL)
     assert set(config.OFFICIAL_SPLIT) == set(datasets.OFFICIAL)
@@ -70,42 +65,3 @@ def test_normaliser_is_per_channel_and_matches_torch():
     torch.testing.assert_close(out.std(dim=(0, 2, 3)), torch.ones(2), rtol=0, atol=1e-4)
 
 
-ROOT = Path(__file__).resolve().parents[1]
-# variant params file -> what it changes in params.yaml's config (everything else must stay equal)
-VARIANTS = {
-    "params_fashion.yaml": {"seeds": (0,), "data": config.DataConfig("fashion-mnist", None)},  # full-size timing
-    "params_forget_class.yaml": {"scenario": config.ScenarioConfig("forget_class", tuple(range(10)), 9, None, 1.0)},
-    "params_forget_subset.yaml": {
-        "scenario": config.ScenarioConfig("forget_subset", tuple(range(10)), 3, None, 0.75)},
-}
-
-
-def variant_generator():
-    """bench/variant_params.py as a module (bench/ is not a package; dataclasses need it in sys.modules)."""
-    if "variant_params" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("variant_params", ROOT / "bench" / "variant_params.py")
-        sys.modules["variant_params"] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules["variant_params"])
-    return sys.modules["variant_params"]
-
-
-@pytest.mark.parametrize("name", sorted(VARIANTS))
-def test_variant_params_are_params_yaml_regenerated(name):
-    """The variants follow params.yaml, which keeps changing (method defaults are re-tuned): each file must be
-    exactly what the generator writes from the current params.yaml, and differ from it only where intended."""
-    generator = variant_generator()
-    assert sorted(generator.VARIANTS) == sorted(VARIANTS)
-    expected = generator.render((ROOT / "params.yaml").read_text(), generator.VARIANTS[name])
-    assert (ROOT / name).read_text() == expected, \
-        f"{name} is stale: run `python bench/variant_params.py` after changing params.yaml"
-    assert config.load(ROOT / name) == dataclasses.replace(config.load(ROOT / "params.yaml"), **VARIANTS[name])
-
-
-def test_variant_generator_keeps_comments_and_refuses_missing_keys():
-    generator = variant_generator()
-    params = "# top\nseeds: [1, 2]   # why\n\ndata:\n  name: digits  # small\n  test_fraction: 0.2\n\nmodel: {}\n"
-    variant = generator.Variant("# header\n", {"data": "data:\n  name: mnist-5k  # bigger\n  test_fraction: 0.2\n"})
-    assert generator.render(params, variant) == \
-        "# header\nseeds: [1, 2]   # why\n\ndata:\n  name: mnist-5k  # bigger\n  test_fraction: 0.2\n\nmodel: {}\n"
-    with pytest.raises(ValueError, match="^train: not a top-level key"):
-        generator.render(params, generator.Variant("# header\n", {"train": "train: {}\n"}))

@@ -14,8 +14,8 @@ import yaml
 from torchvision.datasets import CIFAR10, EMNIST, MNIST, FashionMNIST
 
 import archives
-from unlearning import data
-from unlearning.datasets import remote
+from unlearning.core import data
+from unlearning.core.datasets import remote
 
 
 def assert_tensors(tensors: dict, expected: dict, channels: int = 1) -> None:
@@ -74,7 +74,7 @@ def run_download_stage(workdir, monkeypatch, capsys, tiny_raw, name: str) -> tup
     from stages import download
 
     workdir.mkdir()
-    tiny_raw["data"] = {"name": name, "test_fraction": None}
+    tiny_raw["data"] = {"name": name, "test_fraction": None, "validation_fraction": 0.1}
     (workdir / "params.yaml").write_text(yaml.safe_dump(tiny_raw))
     monkeypatch.chdir(workdir)
     with pytest.raises(SystemExit) as stop:

@@ -14,7 +14,7 @@ import pytest
 import torch
 import yaml
 
-from unlearning.config import ConfigError
+from unlearning.core.config import ConfigError
 from unlearning.layered import config, data, metrics, phases
 from unlearning.layered.model import RBFEnsemble, rbf_centres, rbf_features
 

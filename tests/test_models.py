@@ -8,9 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from unlearning import models, rng
-from unlearning.config import AugmentConfig, FitConfig, ModelConfig, TrainConfig
-from unlearning.train import fit
+from unlearning.core import models, rng
+from unlearning.core.config import AugmentConfig, FitConfig, ModelConfig, TrainConfig
+from unlearning.core.train import fit
 
 ARCHS = {"cnn": ModelConfig("cnn", (32,), (8, 16)), "resnet18": ModelConfig("resnet18", (), ())}
 SHAPES = [(1, 28, 28), (3, 32, 32)]
@@ -83,7 +83,7 @@ DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.i
 @pytest.mark.parametrize("device", DEVICES)
 def test_conv_nets_train_channels_last_and_predict_the_same(device):
     """fit turns a conv net channels_last (NHWC); predict gives the logits of a plain NCHW forward pass."""
-    from unlearning.train import predict
+    from unlearning.core.train import predict
 
     model = models.build(ARCHS["cnn"], (3, 32, 32), 4, seed=0).to(device)
     x, y = torch.randn(64, 3, 32, 32, device=device), (torch.arange(64) % 4).to(device)

@@ -7,9 +7,9 @@ import os
 import pytest
 import torch
 
-from stages.common import parallel_map
-from unlearning.config import ConfigError
-from unlearning.io import InputError
+from stages.base.common import parallel_map
+from unlearning.core.config import ConfigError
+from unlearning.core.io import InputError
 
 CPU = torch.device("cpu")
 
@@ -37,7 +37,9 @@ def test_one_worker_or_cuda_runs_serially_in_this_process(monkeypatch):
 def test_timed_items_run_one_at_a_time_in_this_process(monkeypatch):
     """Items whose seconds become speed-ups must not share the cores with each other."""
     monkeypatch.setenv("UNLEARNING_WORKERS", "2")
-    assert parallel_map(lambda _: os.getpid(), [0, 1], CPU, timed=True) == [os.getpid()] * 2
+    assert parallel_map(lambda _: os.getpid(), [0, 1], CPU, timed=2) == [os.getpid()] * 2
+    first, *rest = parallel_map(lambda _: os.getpid(), [0, 1, 2, 3], CPU, timed=1)  # the rest in workers
+    assert first == os.getpid() and os.getpid() not in rest
 
 
 @pytest.mark.parametrize("error", [ConfigError("methods.x.lr", "must be > 0"), InputError("data/x.pt: missing")])

@@ -5,10 +5,10 @@ import copy
 
 import torch
 
-from unlearning import rng
-from unlearning.config import FitConfig
+from unlearning.core import rng
+from unlearning.core.config import FitConfig
 from unlearning.metrics import accuracies
-from unlearning.train import Adam, fit
+from unlearning.core.train import Adam, fit
 
 
 def test_fit_learns_the_pretrain_classes(tiny_exp, tiny_models):

@@ -6,21 +6,22 @@ from __future__ import annotations
 
 import torch
 
-from stages.common import PARAMS, data_path, manifest_path, stage
-from unlearning import config, data, io
+from stages.base.common import PARAMS, data_path, manifest_path, stage
+from unlearning.core import config, data, io
 
 
 @stage
 def main() -> None:
-    cfg = config.load(PARAMS)
+    cfg = config.load(PARAMS, methods=())
     tensors = data.build(cfg.data.name, cfg.data.test_fraction)
     target = data_path(cfg)
     with io.atomic_path(target) as tmp:
         torch.save(tensors, tmp)
+        digest = data.sha256(tmp)  # of the file that becomes `target` when the stage succeeds
     io.write_json(manifest_path(cfg), {
         "dataset": cfg.data.name,
         "source": data.origin(cfg.data.name),
-        "sha256": data.sha256(target),
+        "sha256": digest,
         "train": len(tensors["train_y"]),
         "test": len(tensors["test_y"]),
         "image_shape": list(tensors["train_x"].shape[1:]),

@@ -1,22 +1,29 @@
-"""evaluate: every model of every seed against the oracle of the same seed: output accuracies, distance to the
-oracle, membership inference, representation probe, relearn attack, and the gap to the oracle that ranks them.
+"""evaluate: every model of every chain, then every model's distribution over chains against the retrains'.
 
-Writes metrics/summary.json (one flat entry per model: each metric's mean and its 95 % CI half-width as
-<metric>_ci95, for `dvc metrics`), metrics/per_seed.csv, metrics/report.md, and eval/predictions.csv (for the
-plot stage)."""
+Per chain (in parallel): output accuracies, distance to the chain's retrain, membership inference, the probe (on
+the attack chains), the relearn attack's area, and each forget-train example's confidence. Then unlearning.audit:
+the per-example forgetting score with its ceiling, and each metric against the retrain band.
+
+Writes metrics/models/<model>.json (a handful of headline numbers per model: what `dvc metrics` shows, one row per
+model), metrics/summary.json (every mean, one flat entry per model), metrics/audit.json (every
+interval, band and verdict, and each method's per-example epsilons), metrics/per_chain.csv, metrics/report.md, and
+eval/predictions.csv (for the plot stage)."""
 from __future__ import annotations
 
 import pandas as pd
 import torch
 
-from stages.common import (EVAL, METRICS, PARAMS, PRETRAINED, RELEARN, model_dir, open_experiment,
-                           parallel_map, seed_file, stage)
-from unlearning import config, io
-from unlearning.evaluation import GAP_METRICS, SeedReference, model_metrics, relearn_metrics
-from unlearning.methods import METHODS
-from unlearning.metrics import accuracies, aggregate, finite_or_none, gap_to_oracle, over_forgetting
-from unlearning.report import report
-from unlearning.train import predict
+from stages.base.common import (EVAL, METRICS, PARAMS, RELEARN, model_dir, open_experiment, parallel_map, read_runs,
+                           seed_file, stage)
+from unlearning import audit
+from unlearning.core import config, io
+from unlearning.evaluation import GAP_METRICS, ChainReference, model_metrics, relearn_metrics
+from unlearning.core.registry import HIDING, UNTRAINED
+from unlearning.metrics import gap_to_oracle
+from unlearning.report import audit_record, headline, report, summary_entry
+from unlearning.core.train import Diverged, predict
+
+PREDICTION_HEADER = "model,seed,actual,predicted\n"
 
 
 def slot_names(scenario: config.ScenarioConfig) -> list[str]:
@@ -32,55 +39,103 @@ def main() -> None:
     # Hundreds of small inference ops on small models: with more than one intra-op thread, each op waits on thread
     # hand-offs: on a busy 2-core machine this stage took 27 s instead of 15 s on mnist-5k.
     torch.set_num_threads(1)
-    cfg = config.load(PARAMS)
-    exp = open_experiment(cfg)
+    cfg = config.load(PARAMS, methods=())
+    exp = open_experiment(cfg, scoring=True)
+    side = cfg.audit.split  # test, or val when a tuning sweep scores the models
     models = [*cfg.methods, "oracle"]
     names = slot_names(cfg.scenario)
-    curves = {name: pd.DataFrame(io.read_json(RELEARN / f"{name}.json")) for name in models}  # every seed's attacks
+    curves = {name: pd.DataFrame(io.read_json(RELEARN / f"{name}.json")) for name in models}  # attack chains'
+    runs = {name: read_runs(name) for name in [*cfg.methods, "oracle", "pretrained"] if name != "original"}
+    runs["original"] = runs["pretrained"]
+    num_forget = len(exp.splits(0, "train").forget)
 
-    def evaluate_seed(seed: int) -> tuple[list[dict], list[pd.DataFrame]]:
-        rows, predictions = [], []
-        oracle = exp.load_model(seed_file(model_dir("oracle"), seed, ".pt"), seed)
-        original = exp.load_model(seed_file(PRETRAINED, seed, ".pt"), seed)
-        ref = SeedReference.build(seed, exp.splits(seed, "train"), exp.splits(seed, "test"), exp.evaluation(seed),
-                                  oracle, original)
-        original_forget = accuracies(original, ref.scored)["forget_acc"]
-        oracle_seconds = io.read_json(seed_file(model_dir("oracle"), seed, ".json"))["seconds"]
-        # every test image whose class either model family knows, with its dataset label, for confusion plots
-        labels = exp.tensors["test_y"]
+    def diverged(name: str, seed: int) -> str | None:
+        """Why this model of this chain has no metrics, or None. A method started from a diverged original model
+        inherits its divergence."""
+        own = runs[name][seed]["diverged"]
+        if own is None and name not in ("original", "oracle") and runs["pretrained"][seed]["diverged"]:
+            return "started from a diverged original model"
+        return own
+
+    def chain_models(seed: int) -> dict[str, torch.nn.Module]:
+        """The models of the chain that get scored: none without a retrain, else every model that did not
+        diverge."""
+        if runs["oracle"][seed]["diverged"]:
+            return {}
+        return {name: exp.load_model(seed_file(model_dir(name), seed, ".pt"), seed) for name in models
+                if name == "oracle" or diverged(name, seed) is None}
+
+    def evaluate_chain(seed: int, loaded: dict[str, torch.nn.Module]
+                       ) -> tuple[list[dict], list[pd.DataFrame], dict[str, torch.Tensor]]:
+        rows, predictions, confidences = [], [], {}
+        if runs["oracle"][seed]["diverged"]:  # no reference: every model of the chain is reported, none scored
+            return [{"model": name, "seed": seed, "diverged": diverged(name, seed) or "retrain diverged"}
+                    for name in models], [], {}
+        oracle = loaded["oracle"]
+        draws = cfg.audit.probe_draws if seed in cfg.attack_seeds else 0
+        ref = ChainReference.build(seed, exp.splits(seed, "train"), exp.splits(seed, side), exp.evaluation(seed),
+                                   oracle, draws)
+        # every held-out image whose class either model family knows, with its dataset label, for confusion plots
+        labels = exp.tensors[f"{side}_y"]
         keep = torch.isin(labels, torch.tensor(cfg.scenario.known_classes))  # bool [N_test]
         for name in models:
-            model = oracle if name == "oracle" else exp.load_model(seed_file(model_dir(name), seed, ".pt"), seed)
-            seconds = io.read_json(seed_file(model_dir(name), seed, ".json"))["seconds"]
-            row = {"model": name, "seed": seed, **model_metrics(model, ref),
-                   "runtime_s": seconds, "speedup": oracle_seconds / max(seconds, 1e-9),
-                   **relearn_metrics(curves[name][curves[name].seed == seed],
-                                     curves["oracle"][curves["oracle"].seed == seed], original_forget,
-                                     cfg.relearn.steps)}
-            rows.append(row)
-            predicted = predict(model, exp.tensors["test_x"][keep]).argmax(1).cpu().numpy()
+            reason = diverged(name, seed)
+            if reason is None:
+                model = loaded[name]
+                try:
+                    metrics, confidences[name] = model_metrics(model, ref)
+                except Diverged as err:  # finite weights, non-finite outputs
+                    reason = str(err)
+            if reason is not None:
+                rows.append({"model": name, "seed": seed, "diverged": reason})
+                continue
+            chain_curves = curves[name][curves[name].seed == seed] if len(curves[name]) else curves[name]
+            run = runs[name][seed]  # seconds count for speed-ups only where the run was timed alone
+            rows.append({"model": name, "seed": seed, "diverged": None, **metrics,
+                         "runtime_s": run["seconds"] if run.get("timed_alone") else float("nan"),
+                         **relearn_metrics(chain_curves)})
+            predicted = predict(model, exp.tensors[f"{side}_x"][keep]).argmax(1).cpu().numpy()
             predictions.append(pd.DataFrame({"model": name, "seed": seed, "actual": labels[keep].numpy(),
                                              "predicted": [names[p] for p in predicted]}))
-        return rows, predictions
+        return rows, predictions, confidences
 
-    per_seed_results = parallel_map(evaluate_seed, cfg.seeds, exp.device)
-    rows = [row for seed_rows, _ in per_seed_results for row in seed_rows]
-    predictions = [frame for _, seed_frames in per_seed_results for frame in seed_frames]
-    per_seed = pd.DataFrame(rows)
-    per_seed.insert(2, "gap_to_oracle", gap_to_oracle(per_seed, GAP_METRICS))
-    per_seed.insert(per_seed.columns.get_loc("forget_acc") + 1, "over_forget", over_forgetting(per_seed))
-    table = aggregate(per_seed)
-    summary = {name: {} for name in models}
-    for r in table.itertuples():
-        summary[r.model][r.metric] = finite_or_none(r.mean)
-        summary[r.model][f"{r.metric}_ci95"] = finite_or_none(r.ci95)
+    results = parallel_map(evaluate_chain, cfg.seeds, exp.device, inputs=chain_models, executor=cfg.executor)
+    per_chain = pd.DataFrame([row for rows, _, _ in results for row in rows])
+    reasons = per_chain.pop("diverged")
+    if "forget_acc" in per_chain:  # else every chain's retrain diverged: nothing to score, only reasons to report
+        per_chain.insert(2, "gap_to_oracle", gap_to_oracle(per_chain, GAP_METRICS))
+    # model -> float64 [N_chains, E], NaN rows where the model (or the chain's retrain) has no confidences
+    missing = torch.full((num_forget,), float("nan"), dtype=torch.float64)
+    confidences = {name: torch.stack([conf.get(name, missing) for _, _, conf in results]) for name in models}
+    audits = []
+    if "forget_acc" in per_chain:
+        top = audit.ceiling(confidences)
+        # models in parallel: each rescores its bootstrap resamples of the forgetting score
+        audits = parallel_map(lambda name: audit.audit_model(name, per_chain, confidences, list(cfg.seeds),
+                                                             name not in UNTRAINED, top), models, exp.device,
+                              executor=cfg.executor)
+    else:
+        top = float("nan")
+    why = {name: reasons[(per_chain.model == name).to_numpy() & reasons.notna().to_numpy()] for name in models}
+    summary = {a.model: summary_entry(a, per_chain, len(why[a.model])) for a in audits}
+    for name in models:
+        summary.setdefault(name, {"diverged_chains": len(why[name])})
+        if len(why[name]):
+            summary[name]["diverged"] = why[name].iloc[0]
+    with io.atomic_path(METRICS / "models") as folder:
+        folder.mkdir()
+        for name, entry in summary.items():
+            (folder / f"{name}.json").write_text(io.json_text(headline(entry)))
     io.write_json(METRICS / "summary.json", summary)
-    with io.atomic_path(METRICS / "per_seed.csv") as tmp:
-        per_seed.to_csv(tmp, index=False, float_format="%.6g")
-    declared_hiding = [m for m in cfg.methods if getattr(METHODS.get(m), "HIDING", False)]
-    io.write_text(METRICS / "report.md", report(table, models, cfg, declared_hiding))
+    io.write_json(METRICS / "audit.json", {"ceiling": top, "models": [audit_record(a) for a in audits]})
+    per_chain.insert(2, "diverged", reasons)
+    with io.atomic_path(METRICS / "per_chain.csv") as tmp:
+        per_chain.to_csv(tmp, index=False, float_format="%.6g")
+    declared_hiding = [m for m in cfg.methods if m in HIDING]
+    io.write_text(METRICS / "report.md", report(audits, top, cfg, declared_hiding, summary))
+    predictions = [frame for _, frames, _ in results for frame in frames]
     with io.atomic_path(EVAL / "predictions.csv") as tmp:
-        pd.concat(predictions).to_csv(tmp, index=False)
+        pd.concat(predictions).to_csv(tmp, index=False) if predictions else tmp.write_text(PREDICTION_HEADER)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """oracle: retrain from scratch on the final class set, as if the forget data had never existed."""
-from stages.common import stage
+from stages.base.common import stage
 from stages.reference import train_references
 
 main = stage(lambda: train_references("oracle"))

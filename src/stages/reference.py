@@ -3,27 +3,41 @@ from __future__ import annotations
 
 import time
 
-from stages.common import PARAMS, model_dir, open_experiment, parallel_map, seed_file
-from unlearning import config, io, rng
-from unlearning.train import fit
+from stages import live
+from stages.base.common import PARAMS, model_dir, open_experiment, parallel_map, seed_file, write_runs
+from unlearning.core import config, io, rng
+from unlearning.core.train import Diverged, fit
 
 
 def train_references(which: str) -> None:
     """which: 'pretrained' (pretrain classes, forget class included) or 'oracle' (final class set only)."""
-    cfg = config.load(PARAMS)
+    cfg = config.load(PARAMS, methods=())
     exp = open_experiment(cfg)
     with io.atomic_path(model_dir(which)) as out:
         out.mkdir()
 
-        def train(seed: int) -> None:
+        def train(seed: int) -> tuple[bytes, dict, list | None]:
             splits = exp.splits(seed)
             data = splits.pretrain if which == "pretrained" else splits.target
-            model = exp.new_model(seed)
-            start = time.perf_counter()
-            fit(model, data.x, data.y, cfg.train, rng.generator(seed, which), desc=f"{which} seed {seed}")
-            seconds = time.perf_counter() - start
-            io.save_state(model, seed_file(out, seed, ".pt"))
-            io.write_json(seed_file(out, seed, ".json"), {"seconds": seconds, "train_samples": len(data)})
+            model = exp.new_model(seed, "original" if which == "pretrained" else "retrain")
+            with live.first_chain_curve(seed, cfg.seeds, exp.splits(seed, "val")) as curve:
+                start = time.perf_counter()
+                try:
+                    fit(model, data.x, data.y, cfg.train, rng.generator(seed, which), desc=f"{which} seed {seed}")
+                    diverged = None
+                except Diverged as err:  # reported by evaluate; the weights are kept as they are
+                    diverged = str(err)
+                seconds = time.perf_counter() - start - live.curve_seconds(curve)
+            run = {"seconds": seconds, "timed_alone": timed and seed < cfg.audit.attack_chains,
+                   "train_samples": len(data), "diverged": diverged}
+            # written by the stage: a Dask worker shares no file system with it
+            return io.state_bytes(model), run, None if curve is None else curve.rows
 
-        # the oracle's seconds are the yardstick of every speed-up; the pretrained model's are not compared
-        parallel_map(train, cfg.seeds, exp.device, timed=which == "oracle")
+        # the retrain's seconds on the attack chains are the yardstick of every speed-up: timed one at a time
+        timed = which == "oracle"
+        results = parallel_map(train, cfg.seeds, exp.device, timed=cfg.audit.attack_chains if timed else 0,
+                               executor=cfg.executor)
+        for seed, (state, _, _) in zip(cfg.seeds, results):
+            io.write_bytes(seed_file(out, seed, ".pt"), state)
+    write_runs(which, cfg.seeds, [run for _, run, _ in results])
+    live.write_curve(which, results[0][2])

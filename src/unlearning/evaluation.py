@@ -1,10 +1,11 @@
-"""Every metric of one model of one seed: outputs vs the oracle, membership inference, representation probe.
+"""Every metric of one model of one chain: output accuracies, distance to the chain's retrain, membership
+inference, the representation probe, and the confidences the per-example forgetting score reads.
 
-`SeedReference` holds what every model of a seed is measured against (the oracle's outputs, the probe set-up,
-the probe recalls of the original and the oracle), computed once. `model_metrics` scores one model against it
-from a single forward pass over every image the metrics read: features [N, D], then logits = head(features),
-the `features` / `head` contract of unlearning.models. (One pass instead of one per metric: on a busy 2-core
-machine each small torch call costs more in thread hand-offs than in arithmetic.)"""
+`ChainReference` holds what every model of a chain is measured against (the retrain's outputs, the probe
+set-ups), computed once. `model_metrics` scores one model against it from a single forward pass over every image
+the metrics read: features [N, D], then logits = head(features), the `features` / `head` contract of
+unlearning.core.models. (One pass instead of one per metric: on a busy 2-core machine each small torch call costs more
+in thread hand-offs than in arithmetic.) The verdicts against the distribution of retrains are unlearning.audit's."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,17 +14,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from unlearning import rng
+from unlearning.core import rng
 from unlearning.attacks.mia import Scored, loss_auc, mia_efficacy
-from unlearning.attacks.probe import Probe, class_images, is_hiding
-from unlearning.attacks.relearn import steps_to_reach
+from unlearning.attacks.probe import Probe, class_images
+from unlearning.forgetting_score import logit_confidence
 from unlearning.metrics import accuracies, versus_oracle
-from unlearning.splits import Part, Splits
+from unlearning.core.train import Diverged
+from unlearning.core.splits import Part, Splits
 
-# SalUn's "Avg. Gap": mean absolute difference to the oracle over these metrics (NaN ones are skipped).
+# SalUn's "Avg. Gap": mean absolute difference to the chain's retrain over these metrics (NaN ones are skipped).
+# A secondary column only: one retrain is one draw, so a gap says little about one model (unlearning.audit ranks).
 GAP_METRICS = ("forget_acc", "retain_acc", "new_acc", "test_acc", "mia_efficacy")
-# A model "relearns" once its forget accuracy is back to this share of the original model's.
-RELEARN_LEVEL = 0.95
 
 
 @dataclass
@@ -85,24 +86,21 @@ def _parts(train: Splits, test: Splits, scored: Splits) -> dict[str, Part]:
 
 
 @dataclass
-class SeedReference:
-    seed: int
+class ChainReference:
+    seed: int  # the chain
     scored: Splits  # what output metrics are computed on (Experiment.evaluation)
     layout: Layout
-    probe: Probe
-    oracle_logits: dict[str, torch.Tensor]  # the oracle's logits on scored.forget / .retain / .new
-    recall_original: float  # probe recall of the original (pretrained) model
-    recall_oracle: float  # probe recall of the oracle
+    probes: list[Probe]  # few-shot probe draws (none on chains without the expensive attacks)
+    oracle_logits: dict[str, torch.Tensor]  # the chain's retrain's logits on scored.forget / .retain / .new
 
     @classmethod
-    def build(cls, seed: int, train: Splits, test: Splits, scored: Splits, oracle, original) -> "SeedReference":
-        """train: the train side (members, probe training); test: the raw test side (non-members, probe
-        test); scored: what output accuracies are computed on."""
+    def build(cls, seed: int, train: Splits, test: Splits, scored: Splits, oracle, probe_draws: int
+              ) -> "ChainReference":
+        """train: the train side (members, probe training, forget-train confidences); test: the raw test side
+        (non-members, probe test); scored: what output accuracies are computed on."""
         layout = Layout.of(_parts(train, test, scored))
-        probe = Probe(train, rng.generator(seed, "probe"))
-        oracle_out = layout.forward(oracle)
-        return cls(seed, scored, layout, probe, scored_logits(layout, oracle_out),
-                   probe_recall(layout, probe, layout.forward(original)), probe_recall(layout, probe, oracle_out))
+        probes = [Probe(train, rng.generator(seed, "probe", str(draw))) for draw in range(probe_draws)]
+        return cls(seed, scored, layout, probes, scored_logits(layout, layout.forward(oracle)))
 
 
 def scored_logits(layout: Layout, out: Outputs) -> dict[str, torch.Tensor]:
@@ -110,38 +108,41 @@ def scored_logits(layout: Layout, out: Outputs) -> dict[str, torch.Tensor]:
     return {name: layout.scored(out, f"scored.{name}").logits for name in ("forget", "retain", "new")}
 
 
-def probe_recall(layout: Layout, probe: Probe, out: Outputs) -> float:
-    return probe.recall(*(layout.features(out, name) for name in ("train.retain", "train.forget", "test.class")))
+def probe_recall(layout: Layout, probes: list[Probe], out: Outputs) -> float:
+    """Mean recall of the forgotten class over the probe draws; NaN without probes."""
+    if not probes:
+        return float("nan")
+    feats = [layout.features(out, name) for name in ("train.retain", "train.forget", "test.class")]
+    return float(np.mean([probe.recall(*feats) for probe in probes]))
 
 
-def model_metrics(model, ref: SeedReference) -> dict[str, float]:
-    """Output accuracies, agreement and JS divergence to the oracle, MIA efficacy, loss-threshold AUC, probe
-    recall and the hiding flag of one model."""
+def model_metrics(model, ref: ChainReference) -> tuple[dict[str, float], torch.Tensor]:
+    """Output accuracies, agreement and JS divergence to the chain's retrain, MIA efficacy, loss-threshold AUC and
+    probe recall of one model, and the logit-scaled confidence of each forget-train example's own slot, float64
+    [E] (what the forgetting score compares across chains). Raises Diverged on non-finite outputs."""
     layout = ref.layout
     out = layout.forward(model)
+    if not bool(torch.isfinite(out.logits).all()):
+        raise Diverged("non-finite outputs at evaluation")
     logits = scored_logits(layout, out)
     metrics = {**accuracies(model, ref.scored, logits), **versus_oracle(logits, ref.oracle_logits)}
-    # the same balanced SVC training draw for every model of the seed
+    # the same balanced SVC training draw for every model of the chain
     metrics["mia_efficacy"] = mia_efficacy(layout.scored(out, "train.retain"), layout.scored(out, "test.retain"),
                                            layout.scored(out, "train.forget"), rng.generator(ref.seed, "mia"))
     metrics["mia_loss_auc"] = loss_auc(layout.scored(out, "train.forget"), layout.scored(out, "test.class"))
-    metrics["probe_recall"] = probe_recall(layout, ref.probe, out)
-    metrics["hiding"] = float(is_hiding(metrics["forget_acc"], metrics["probe_recall"], ref.recall_original,
-                                        ref.recall_oracle))
-    return metrics
+    metrics["probe_recall"] = probe_recall(layout, ref.probes, out)
+    forget = layout.scored(out, "train.forget")
+    confidence = logit_confidence(forget.logits.double()[None], forget.y)[0]  # [E]
+    return metrics, confidence
 
 
-def relearn_metrics(curves: pd.DataFrame, oracle: pd.DataFrame, original_forget_acc: float,
-                    budget: int) -> dict[str, float]:
-    """curves / oracle: one seed's relearn rows (k, step, forget_acc) of a model and of the oracle -> per k, the
-    forget accuracy after the whole budget and the relearn-time ratio (model's steps to RELEARN_LEVEL of the
-    original's forget accuracy / the oracle's steps; 1 = as hard to relearn as never learned)."""
+def relearn_metrics(curves: pd.DataFrame) -> dict[str, float]:
+    """curves: one chain's relearn rows (k, step, forget_acc) of a model -> per k, the area under its forget-
+    accuracy curve over the whole budget, as a share of the largest possible area (1 = relearned at step 0,
+    0 = never above 0): one number per attack that is not censored by a threshold. NaN for an attack that
+    diverged."""
     out = {}
-    level = RELEARN_LEVEL * original_forget_acc
     for k, curve in curves.groupby("k"):
-        oracle_curve = oracle[oracle.k == k].to_dict("records")
-        out[f"relearn_acc_k{k}"] = curve.forget_acc.iloc[-1]
-        mine = steps_to_reach(curve.to_dict("records"), level, budget)
-        theirs = steps_to_reach(oracle_curve, level, budget)
-        out[f"relearn_ratio_k{k}"] = mine / max(theirs, 1)
+        steps, acc = curve.step.to_numpy(dtype=float), curve.forget_acc.to_numpy(dtype=float)
+        out[f"relearn_auc_k{k}"] = float(np.trapezoid(acc, steps) / steps[-1]) if len(steps) > 1 else float("nan")
     return out

@@ -1,4 +1,4 @@
-"""Output-level metrics of one model on the test side, and their aggregation over seeds."""
+"""Output-level metrics of one model on the test side, and (for the scenario pipelines) aggregation over seeds."""
 from __future__ import annotations
 
 import math
@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from scipy import stats
 
-from unlearning.splits import Splits, concat
-from unlearning.train import predict
+from unlearning.core.splits import Splits, concat
+from unlearning.core.train import predict
 
 # The accuracy metrics, in the order the report shows them.
 ACCURACIES = ("forget_acc", "retain_acc", "new_acc", "test_acc")
@@ -71,16 +71,6 @@ def gap_to_oracle(per_seed: pd.DataFrame, metrics: tuple[str, ...]) -> pd.Series
     reference = oracle.loc[per_seed.seed].to_numpy()  # [rows, metrics], the oracle of each row's seed
     gaps = np.abs(per_seed[list(metrics)].to_numpy(dtype=float) - reference)  # NaN where a metric does not apply
     return pd.Series(np.nanmean(gaps, 1), index=per_seed.index)
-
-
-def over_forgetting(per_seed: pd.DataFrame) -> pd.Series:
-    """Forgetting beyond the target: per (model, seed) row, max(0, oracle's forget_acc - model's forget_acc), the
-    oracle of the same seed. The oracle's forget accuracy is what never having learned the data looks like: ~0 for
-    a forgotten class (so this is ~0 there), ~test accuracy for a forgotten random subset, where a model below it
-    forgot more than it was asked to. per_seed: as gap_to_oracle's."""
-    oracle = per_seed[per_seed.model == "oracle"].set_index("seed")["forget_acc"]
-    target = oracle.loc[per_seed.seed].to_numpy()  # [rows], the oracle's forget_acc of each row's seed
-    return pd.Series(np.maximum(target - per_seed["forget_acc"].to_numpy(dtype=float), 0.0), index=per_seed.index)
 
 
 def ci95_halfwidth(values: np.ndarray) -> float:

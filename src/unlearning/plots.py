@@ -1,5 +1,6 @@
 """Matplotlib figures of the evaluation (Agg backend, PNG). Inputs are the evaluate stage's outputs: the flat
-summary {model: {metric: mean, metric_ci95: half-width}}, predictions and mean relearn curves."""
+summary {model: {metric: mean over chains}}, the audit records (intervals, bands, verdicts, epsilons),
+predictions and mean relearn curves."""
 from __future__ import annotations
 
 import matplotlib
@@ -9,8 +10,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from unlearning.attacks.probe import HIDING_FORGET_ACC  # noqa: E402
-
 
 def _save(fig, path) -> None:
     fig.tight_layout()
@@ -18,9 +17,29 @@ def _save(fig, path) -> None:
     plt.close(fig)
 
 
-def _style(name: str) -> dict:
-    """The oracle is the reference point in every figure: a large red star."""
-    return dict(fmt="*", ms=14, color="crimson") if name == "oracle" else dict(fmt="o", ms=6)
+# 20 distinct colours for up to 20 models: tab20's dark shades first, then its light ones (adjacent tab20 entries
+# are a dark/light pair of one hue, so the 11th model onwards gets the light twin of an earlier hue, never a repeat)
+PALETTE = [matplotlib.colormaps["tab20"](i) for i in [*range(0, 20, 2), *range(1, 20, 2)]]
+
+
+def _colour(names: list[str], name: str):
+    """The same model gets the same colour in every figure: its position among the non-reference models."""
+    others = [n for n in names if n != "oracle"]
+    return PALETTE[others.index(name) % len(PALETTE)]
+
+
+def _style(names: list[str], name: str) -> dict:
+    """The oracle (the retrain) is the reference point in every figure: a large black star; every other model
+    its own colour."""
+    if name == "oracle":
+        return dict(fmt="*", ms=15, color="black", zorder=5)
+    return dict(fmt="o", ms=6, color=_colour(names, name))
+
+
+def _within(value: float, half: float | None, low: float = 0.0, high: float = 1.0) -> list[list[float]]:
+    """Asymmetric error bar [[below], [above]] of value ± half, cut at the metric's range [low, high]."""
+    half = 0.0 if half is None else half
+    return [[value - max(low, value - half)], [min(high, value + half) - value]]
 
 
 def confusion_figure(frame: pd.DataFrame, title: str, path) -> None:
@@ -40,13 +59,15 @@ def confusion_figure(frame: pd.DataFrame, title: str, path) -> None:
 
 
 def tradeoff_figure(summary: dict, path) -> None:
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
-    for name, m in summary.items():
-        ax.errorbar(m["forget_acc"], m["retain_acc"], xerr=m.get("forget_acc_ci95"), yerr=m.get("retain_acc_ci95"),
-                    capsize=3, label=name, **_style(name))
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    names = list(summary)
+    for name, m in _having(summary, "forget_acc", "retain_acc"):  # a model diverged on every seed has no point
+        ax.errorbar(m["forget_acc"], m["retain_acc"], xerr=_within(m["forget_acc"], m.get("forget_acc_ci95")),
+                    yerr=_within(m["retain_acc"], m.get("retain_acc_ci95")), capsize=3, label=name,
+                    **_style(names, name))
     ax.set(xlabel="forget accuracy (lower = more forgotten)", ylabel="retain accuracy",
            title="Forgetting vs retaining (mean ± 95 % CI)")
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.grid(alpha=0.3)
     _save(fig, path)
 
@@ -54,14 +75,16 @@ def tradeoff_figure(summary: dict, path) -> None:
 def relearn_figure(curves: pd.DataFrame, path) -> None:
     """curves: mean over seeds, columns model, k, step, forget_acc; one panel per k."""
     ks = sorted(curves.k.unique())
+    names = list(dict.fromkeys(curves.model))
     fig, axes = plt.subplots(1, len(ks), figsize=(4.2 * len(ks), 3.6), squeeze=False, sharey=True)
     for ax, k in zip(axes[0], ks):
         for name, curve in curves[curves.k == k].groupby("model", sort=False):
-            style = dict(color="black", ls="--", lw=2) if name == "oracle" else {}
+            style = dict(color="black", ls="--", lw=2.5, zorder=5) if name == "oracle" else dict(
+                color=_colour(names, name), lw=1.2)
             ax.plot(curve.step, curve.forget_acc, label=name, **style)
         ax.set(title=f"relearn with k={k} forget samples", xlabel="attack step", ylabel="forget accuracy")
         ax.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=7)
+    axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     _save(fig, path)
 
 
@@ -78,46 +101,106 @@ def _ci(m: dict, key: str) -> float:
 def gap_speed_figure(summary: dict, path) -> None:
     """Gap to the oracle (y, lower = closer) vs speed-up over retraining (x, log: training-free methods reach
     10^5 and more). Bars: 95 % CI; a lower x bar that would cross zero is cut at the axis."""
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    names = list(summary)
     for name, m in _having(summary, "speedup", "gap_to_oracle"):
         x, half = m["speedup"], _ci(m, "speedup")
         low = min(half, x * (1 - 1e-3))  # log axis: the bar cannot reach 0
-        ax.errorbar(x, m["gap_to_oracle"], xerr=[[low], [half]], yerr=_ci(m, "gap_to_oracle"), capsize=3,
-                    label=name, **_style(name))
-        ax.annotate(name, (x, m["gap_to_oracle"]), fontsize=7, xytext=(4, 4), textcoords="offset points")
+        ax.errorbar(x, m["gap_to_oracle"], xerr=[[low], [half]], yerr=_within(m["gap_to_oracle"],
+                    _ci(m, "gap_to_oracle")), capsize=3, label=name, **_style(names, name))
     ax.set_xscale("log")
     ax.set(xlabel="speed-up over retraining the oracle (log)", ylabel="gap to oracle (lower = closer)",
            title="Closeness to the oracle vs cost (mean ± 95 % CI)")
     ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     _save(fig, path)
 
 
-def probe_figure(summary: dict, path) -> None:
-    """Probe recall on frozen features (y) vs output forget accuracy (x). The dashed diagonal joins the original
-    to the oracle: a model that truly forgets moves along it towards the oracle; one that only hides the class
-    sits above it at the left (output forgotten, features not). Shaded: the hiding zone, from the means of the
-    original's and the oracle's probe recall (the flag itself is decided per seed)."""
-    fig, ax = plt.subplots(figsize=(5.5, 4.8))
+def probe_figure(summary: dict, band: tuple[float, float] | None, path) -> None:
+    """Probe recall on frozen features (y) vs output forget accuracy (x). The dashed line joins the original to
+    the retrain: a model that truly forgets moves along it; one that only hides the class sits above the retrains'
+    probe band (shaded) at the left (output forgotten, features not)."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
     ends = [summary.get(n, {}) for n in ("original", "oracle")]
     if all(e.get("probe_recall") is not None and e.get("forget_acc") is not None for e in ends):
         ax.plot([e["forget_acc"] for e in ends], [e["probe_recall"] for e in ends], color="grey", lw=1, ls="--",
-                label="original → oracle")
-        middle = (ends[0]["probe_recall"] + ends[1]["probe_recall"]) / 2
-        ax.axhspan(middle, 1.02, xmax=(HIDING_FORGET_ACC + 0.02) / 1.04, color="orange", alpha=0.2,
-                   label="hiding zone")
+                label="original → retrain")
+    if band is not None and None not in band:
+        ax.axhspan(*band, color="crimson", alpha=0.15, label="retrains' probe band (95 %)")
+    names = list(summary)
     for name, m in _having(summary, "forget_acc", "probe_recall"):
-        ax.errorbar(m["forget_acc"], m["probe_recall"], xerr=_ci(m, "forget_acc"), yerr=_ci(m, "probe_recall"),
-                    capsize=3, label=name, **_style(name))
-        ax.annotate(name, (m["forget_acc"], m["probe_recall"]), fontsize=6, xytext=(5, 0),
-                    textcoords="offset points", va="center")
+        ax.errorbar(m["forget_acc"], m["probe_recall"], xerr=_within(m["forget_acc"], _ci(m, "forget_acc")),
+                    yerr=_within(m["probe_recall"], _ci(m, "probe_recall")), capsize=3, label=name,
+                    **_style(names, name))
     ax.set(xlim=(-0.02, 1.02), ylim=(-0.02, 1.02), xlabel="output forget accuracy",
            ylabel="probe recall of the forgotten class (frozen features)",
-           title="Output vs representation (mean ± 95 % CI)")
-    ax.legend(fontsize=7, loc="lower right")
+           title="Output vs representation (means over chains)")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
+def band_figure(records: list[dict], path) -> None:
+    """One panel per metric: every model's mean over chains with its 95 % bootstrap interval (red when the
+    verdict is outside the band), against the retrains' band (shaded)."""
+    retrain = next(r for r in records if r["model"] == "oracle")
+    metrics = list(retrain["metrics"])
+    models = [r for r in records if r["model"] != "oracle"]
+    cols = min(4, len(metrics))
+    rows = -(-len(metrics) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 0.22 * len(models) * rows + 1.4 * rows),
+                             squeeze=False, sharey=True)
+    for ax, metric in zip(axes.flat, metrics):
+        band = retrain["metrics"][metric]
+        if band["low"] is not None:
+            ax.axvspan(band["low"], band["high"], color="crimson", alpha=0.15)
+        for y, record in enumerate(models):
+            m = record["metrics"][metric]
+            if m["mean"] is None:
+                continue
+            low, high = (m["low"], m["high"]) if m["low"] is not None else (m["mean"], m["mean"])
+            colour = "black" if m["verdict"] in ("inside", "n/a") else "crimson"
+            ax.errorbar(m["mean"], y, xerr=[[m["mean"] - low], [high - m["mean"]]], fmt="o", ms=4, color=colour,
+                        capsize=2)
+        ax.set_title(metric, fontsize=9)
+        ax.set_xlim(-0.02, 1.02)
+        ax.grid(alpha=0.3, axis="x")
+    for ax in axes.flat[len(metrics):]:
+        ax.axis("off")
+    axes[0][0].set_yticks(range(len(models)), [r["model"] for r in models], fontsize=7)
+    axes[0][0].invert_yaxis()
+    fig.suptitle("Every metric against the retrains' band (shaded; red: outside it)", fontsize=10)
+    _save(fig, path)
+
+
+def epsilon_figure(records: list[dict], path, shown: float = 4.0) -> None:
+    """Per method, the histogram of its forget examples' epsilons (bins of 0.5, the score's buckets); epsilons
+    at or above `shown` (up to the cap, 50: perfectly separated) are gathered in the last bar."""
+    methods = [r for r in records if r.get("epsilons")]
+    if not methods:
+        fig, ax = plt.subplots(figsize=(4, 1))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no forgetting scores", ha="center")
+        _save(fig, path)
+        return
+    cols = min(4, len(methods))
+    rows = -(-len(methods) // cols)
+    bins = np.arange(0, shown + 1.0, 0.5)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 2.2 * rows), squeeze=False, sharex=True)
+    for ax, record in zip(axes.flat, methods):
+        eps = np.clip(np.asarray(record["epsilons"], dtype=float), 0, shown + 0.25)
+        ax.hist(eps, bins=bins, color="steelblue")
+        score = record["forgetting_score"]["mean"]
+        ax.set_title(f"{record['model']} (score {score:.3f})", fontsize=8)
+    for ax in axes.flat[len(methods):]:
+        ax.axis("off")
+    for ax in axes[-1]:
+        ax.set_xlabel(f"epsilon (last bar: >= {shown:g})", fontsize=8)
+    fig.suptitle("Per-example epsilon: how well a threshold test tells the method's models from the retrains",
+                 fontsize=9)
     _save(fig, path)
 
 
 def log10(values: pd.Series) -> pd.Series:
     """For DVC's linear-axis templates: speed-ups span 1 to 10^6."""
-    return np.log10(values.clip(lower=1e-9))
+    return np.log10(pd.to_numeric(values).clip(lower=1e-9))  # to_numeric: an all-None column is object dtype

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from stages.amnesia.common import CLASSIFIER, config, load_images
-from stages.common import stage
-from unlearning import io
+from stages.base.common import stage
+from unlearning.core import io
 from unlearning.amnesia import classifier
 
 

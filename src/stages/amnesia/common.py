@@ -1,16 +1,16 @@
 """The amnesia scenario's layout (paths relative to scenarios/amnesia, the stages' working directory) and the
-loading that several stages share. Bad params / inputs end through stages.common.stage: one line, exit 2."""
+loading that several stages share. Bad params / inputs end through stages.base.common.stage: one line, exit 2."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
 
-from unlearning import io
+from unlearning.core import io
 from unlearning.amnesia import classifier, cvae
 from unlearning.amnesia.config import Config, load
-from unlearning.io import InputError
-from unlearning.train import resolve_device
+from unlearning.core.io import InputError
+from unlearning.core.train import resolve_device
 
 PARAMS = Path("params.yaml")
 MODELS = Path("models")
@@ -39,9 +39,7 @@ def model_path(name: str, seed: int, suffix: str = ".pt") -> Path:
 def load_images(cfg: Config) -> dict[str, torch.Tensor]:
     """{train_x, test_x: float [N, C, H, W] in [0, 1], train_y, test_y: int64 [N]} on the configured device."""
     path = data_path(cfg)
-    if not path.exists():
-        raise InputError(f"{path}: dataset file not found (run the data stage)")
-    raw = torch.load(path, weights_only=True)
+    raw = io.load_tensors(path, "run the data stage: `dvc repro -f data`")
     device = resolve_device(cfg.device)
     return {k: (v.float() / 255.0 if k.endswith("_x") else v).to(device) for k, v in raw.items()}
 

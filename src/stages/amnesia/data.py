@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from stages.amnesia.common import config, data_path
-from stages.common import stage
-from unlearning import data, io
+from stages.base.common import stage
+from unlearning.core import data, io
 
 
 @stage

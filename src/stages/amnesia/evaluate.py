@@ -7,8 +7,8 @@ import pandas as pd
 
 from stages.amnesia.common import CLASSIFIER, METRICS, config, load_classifier, load_cvae, load_images, model_path
 from stages.amnesia.report import report
-from stages.common import stage
-from unlearning import io, rng
+from stages.base.common import stage
+from unlearning.core import io, rng
 from unlearning.amnesia import evaluation
 from unlearning.metrics import aggregate, finite_or_none
 

@@ -5,10 +5,10 @@ import sys
 import time
 
 from stages.amnesia.common import MODELS, config, load_cvae, load_images
-from stages.common import stage
-from unlearning import io, rng
+from stages.base.common import stage
+from unlearning.core import io, rng
 from unlearning.amnesia.methods import METHODS, Task
-from unlearning.config import ConfigError
+from unlearning.core.config import ConfigError
 
 
 @stage

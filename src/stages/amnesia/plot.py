@@ -9,11 +9,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from stages.amnesia.common import PLOTS, config, data_path, load_cvae  # noqa: E402
-from stages.common import stage  # noqa: E402
-from unlearning import io, rng  # noqa: E402
+from stages.base.common import stage  # noqa: E402
+from unlearning.core import io, rng  # noqa: E402
 from unlearning.amnesia.config import NUM_LABELS  # noqa: E402
-from unlearning.io import InputError  # noqa: E402
-from unlearning.train import resolve_device  # noqa: E402
+from unlearning.core.io import InputError  # noqa: E402
+from unlearning.core.train import resolve_device  # noqa: E402
 
 
 def sample_grid(model, columns: int, generator: torch.Generator) -> torch.Tensor:
@@ -39,7 +39,7 @@ def main() -> None:
     cfg = config()
     if not data_path(cfg).exists():
         raise InputError(f"{data_path(cfg)}: dataset file not found (run the data stage)")
-    shape = tuple(torch.load(data_path(cfg), weights_only=True)["train_x"].shape[1:])
+    shape = tuple(io.load_tensors(data_path(cfg))["train_x"].shape[1:])
     device, seed = resolve_device(cfg.device), cfg.seeds[0]
     models = ["original", "oracle", *cfg.methods]
     grids = {name: sample_grid(load_cvae(cfg, name, seed, shape, device), cfg.plot.columns,

@@ -7,11 +7,11 @@ import sys
 import time
 
 from stages.amnesia.common import MODELS, config, load_images
-from stages.common import stage
-from unlearning import io, rng
+from stages.base.common import stage
+from unlearning.core import io, rng
 from unlearning.amnesia import cvae
 from unlearning.amnesia.elbo import train_cvae
-from unlearning.config import ConfigError
+from unlearning.core.config import ConfigError
 
 WHICH = ("original", "oracle")
 

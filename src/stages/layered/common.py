@@ -7,11 +7,11 @@ from pathlib import Path
 
 import torch
 
-from unlearning import io
-from unlearning.io import InputError
+from unlearning.core import io
+from unlearning.core.io import InputError
 from unlearning.layered import config, phases
 from unlearning.layered.model import RBFEnsemble
-from unlearning.train import resolve_device
+from unlearning.core.train import resolve_device
 
 PARAMS = Path("params.yaml")
 DATA = Path("data/gmm.pt")
@@ -39,9 +39,7 @@ def checkpoint_path(name: str) -> Path:
 
 def load_points(cfg: config.LayeredConfig, split: str) -> dict:
     """role -> [S, n, 2] on the configured device, for split 'train' or 'test'."""
-    if not DATA.exists():
-        raise InputError(f"{DATA}: data file not found (run the download stage)")
-    data = torch.load(DATA, weights_only=True)
+    data = io.load_tensors(DATA, "run the download stage: `dvc repro -f download`")
     if data["seeds"] != list(cfg.seeds):
         raise InputError(f"{DATA}: holds seeds {data['seeds']}, params ask for {list(cfg.seeds)}; rerun download")
     device = resolve_device(cfg.device)

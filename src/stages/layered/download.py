@@ -7,9 +7,9 @@ import hashlib
 
 import torch
 
-from stages.common import stage
+from stages.base.common import stage
 from stages.layered.common import DATA, MANIFEST, load_config
-from unlearning import io
+from unlearning.core import io
 from unlearning.layered import data
 
 
@@ -19,9 +19,10 @@ def main() -> None:
     generated = data.generate(cfg.data, cfg.seeds)
     with io.atomic_path(DATA) as tmp:
         torch.save(generated, tmp)
+        digest = hashlib.sha256(tmp.read_bytes()).hexdigest()  # of the file that becomes DATA on success
     share = data.same_set_neighbour_share(generated["means"])
     io.write_json(MANIFEST, {
-        "sha256": hashlib.sha256(DATA.read_bytes()).hexdigest(),
+        "sha256": digest,
         "seeds": list(cfg.seeds),
         "assignment": cfg.data.assignment,
         "shapes": {split: {role: list(x.shape) for role, x in roles.items()}

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from stages.common import stage
+from stages.base.common import stage
 from stages.layered.common import METRICS, load_config, load_model, load_points
-from unlearning import io
+from unlearning.core import io
 from unlearning.layered import metrics, phases
 from unlearning.layered.report import report
 from unlearning.metrics import finite_or_none

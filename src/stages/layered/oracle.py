@@ -1,5 +1,5 @@
 """oracle: the retrain oracle: trained from scratch with A and B labelled 0, a model that never learned them."""
-from stages.common import stage
+from stages.base.common import stage
 from stages.layered.common import train_stage
 
 main = stage(lambda: train_stage("oracle"))

@@ -3,9 +3,9 @@
 Writes plots/<checkpoint>.png (one per checkpoint) and plots/overview.png (all of them side by side)."""
 from __future__ import annotations
 
-from stages.common import stage
+from stages.base.common import stage
 from stages.layered.common import PLOTS, load_config, load_model, load_points
-from unlearning import io
+from unlearning.core import io
 from unlearning.layered import phases, plots
 
 

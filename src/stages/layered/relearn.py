@@ -1,5 +1,5 @@
 """relearn: the relearn attack: fine-tune base, LU and the oracle on A alone or B alone, labelled 1."""
-from stages.common import stage
+from stages.base.common import stage
 from stages.layered.common import train_stage
 
 main = stage(lambda: train_stage("relearn"))

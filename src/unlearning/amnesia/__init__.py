@@ -1,5 +1,5 @@
 """Selective Amnesia (Heng & Soh, NeurIPS 2023) on a conditional VAE: make a generative model forget how to
-draw one label (SEEDS.md, scenario E). Models, losses and metrics only; the stages in src/stages/amnesia run them.
+draw one label (study E, docs/sources.md). Models, losses and metrics only; the stages in src/stages/amnesia run them.
 
 config.py      scenarios/amnesia/params.yaml -> frozen dataclasses
 cvae.py        the conditional VAE (MLP encoder/decoder, one-hot label input)

@@ -11,10 +11,10 @@ import torch
 
 from unlearning.amnesia.elbo import draw_eps, negative_elbo
 from unlearning.amnesia.replay import pool, replay
-from unlearning.config import FitConfig, positive
-from unlearning.methods.roles import role_mean
-from unlearning.splits import Part
-from unlearning.train import fit
+from unlearning.core.config import FitConfig, positive
+from unlearning.methods.shared import role_mean
+from unlearning.core.splits import Part
+from unlearning.core.train import fit
 
 SOURCE = "gradient ascent / NegGrad on the ELBO, with generative replay"
 

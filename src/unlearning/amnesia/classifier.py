@@ -7,9 +7,9 @@ import torch
 from torch import nn
 
 from unlearning.amnesia.config import NUM_LABELS, ClassifierConfig
-from unlearning.models import MLP
-from unlearning.rng import generator, seeded
-from unlearning.train import fit, predict
+from unlearning.core.models import MLP
+from unlearning.core.rng import generator, seeded
+from unlearning.core.train import fit, predict
 
 
 class Classifier(nn.Module):

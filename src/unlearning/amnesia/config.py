@@ -1,13 +1,12 @@
-"""scenarios/amnesia/params.yaml -> frozen dataclasses, with the checks and error messages of unlearning.config
+"""scenarios/amnesia/params.yaml -> frozen dataclasses, with the checks and error messages of unlearning.core.config
 (every key required, unknown keys rejected, errors name the dotted key)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from unlearning.config import DEVICES, ConfigError, DataConfig, FitConfig, parse_dataclass, positive, require
+from unlearning.core.config import (DEVICES, DatasetConfig, FitConfig, parse_dataclass, positive, read_yaml,
+                               require)
 
 NUM_LABELS = 10  # both datasets (mnist-5k, digits) hold the digits 0-9
 
@@ -74,7 +73,7 @@ class Config:
     seeds: tuple[int, ...]  # one original/oracle/unlearned cVAE per seed; metrics report mean and 95 % CI
     device: str  # auto | cpu | cuda
     threads: int  # torch CPU threads; results differ in the last bits between thread counts
-    data: DataConfig
+    data: DatasetConfig
     forget: int  # the label the cVAE must stop drawing
     cvae: CVAEConfig
     classifier: ClassifierConfig
@@ -113,11 +112,4 @@ def parse(raw) -> Config:
 
 
 def load(path: str | Path = "params.yaml") -> Config:
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(str(path), "params file not found")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise ConfigError(str(path), f"not valid YAML ({err.__class__.__name__})") from None
-    return parse(raw)
+    return parse(read_yaml(path))

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from unlearning.amnesia.config import NUM_LABELS, CVAEConfig
-from unlearning.rng import seeded
+from unlearning.core.rng import seeded
 
 
 def one_hot(y: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from unlearning.train import FitSettings, fit
+from unlearning.core.train import FitSettings, fit
 
 
 def negative_elbo(model, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:

@@ -12,8 +12,8 @@ import copy
 import torch
 
 from unlearning.amnesia.elbo import mean_negative_elbo, train_cvae
-from unlearning.config import FitConfig
-from unlearning.train import predict
+from unlearning.core.config import FitConfig
+from unlearning.core.train import predict
 
 
 @torch.no_grad()

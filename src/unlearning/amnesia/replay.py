@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import torch
 
-from unlearning.methods.roles import mixed
-from unlearning.splits import Part
+from unlearning.methods.shared import mixed
+from unlearning.core.splits import Part
 
 
 def replay(original, labels: tuple[int, ...], n: int, generator: torch.Generator, device) -> Part:

@@ -16,9 +16,9 @@ import torch
 from unlearning.amnesia.elbo import draw_eps, negative_elbo
 from unlearning.amnesia.fisher import diagonal_fisher
 from unlearning.amnesia.replay import noise_surrogate, pool, replay
-from unlearning.config import FitConfig, positive, require
-from unlearning.methods.roles import role_mean
-from unlearning.train import fit
+from unlearning.core.config import FitConfig, positive, require
+from unlearning.methods.shared import role_mean
+from unlearning.core.train import fit
 
 SOURCE = "Selective Amnesia (Heng & Soh, NeurIPS 2023)"
 

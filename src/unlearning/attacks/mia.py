@@ -26,8 +26,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from threadpoolctl import threadpool_limits
 
-from unlearning.splits import Part
-from unlearning.train import predict
+from unlearning.core.splits import Part
+from unlearning.core.train import predict
 
 EPS = 1e-12  # keeps log(0) finite for confident outputs
 

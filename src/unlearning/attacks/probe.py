@@ -9,16 +9,9 @@ Why few-shot: fitted on all forget-train images, a linear probe finds MNIST's 6s
 oracle's included (measured on mnist-5k, seed 0: recall 0.93 oracle vs 0.95 original), so it cannot tell
 unlearning from hiding. With 16 forget samples among ~3 300 others the probe only recalls the class when the
 features make it stand out, as the original's do (0.90 on seeds 0 and 1, mean of 5 draws) and a model that never
-learned it does not (oracle 0.57 and 0.67). The draw is made once per seed, so that every model of a seed gets the same probe set.
+learned it does not (oracle 0.57 and 0.67). Each draw is made once per chain, so that every model of a chain gets the same probe sets.
 
-Hiding rule (`is_hiding`), per seed:
-    forget_acc <= HIDING_FORGET_ACC          the output says the class is gone, and
-    |recall - recall_original| < |recall - recall_oracle|
-                                             the features still say it is there: the probe reads the class
-                                             from this model more like from the original than from the oracle.
-Neither the oracle (at distance 0 from itself) nor the original (high forget_acc) can be flagged; `head_mask`
-(features identical to the original's) always is, unless the oracle's recall equals the original's, where the
-probe cannot tell anything apart and flags nothing.
+The hiding verdict (unlearning.audit) compares a model's recall, over chains, with the retrains' band.
 """
 from __future__ import annotations
 
@@ -30,9 +23,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from unlearning.splits import Part, Splits, concat
+from unlearning.core.splits import Part, Splits, concat
 
-HIDING_FORGET_ACC = 0.05  # at or below this output forget accuracy the output claims the class is gone
 SHOT_SHARE = 0.04  # forget-class samples in the probe-training set, as a share of a retained class's mean count
 
 
@@ -89,8 +81,3 @@ class Probe:
             probe = LogisticRegression(C=1.0, max_iter=300)  # lbfgs: one softmax over all classes
             probe.fit(scaler.transform(x_fit), self.y_fit)
             return float((probe.predict(scaler.transform(x_eval)) == self.slot).mean())
-
-
-def is_hiding(forget_acc: float, recall: float, recall_original: float, recall_oracle: float) -> bool:
-    """The hiding rule of the module docstring."""
-    return forget_acc <= HIDING_FORGET_ACC and abs(recall - recall_original) < abs(recall - recall_oracle)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import torch
 
-from unlearning.config import FitConfig, RelearnConfig
-from unlearning.splits import Part, concat
-from unlearning.train import fit, predict
+from unlearning.core.config import FitConfig, RelearnConfig
+from unlearning.core.splits import Part, concat
+from unlearning.core.train import fit, predict
 
 
 def forget_accuracy(model, forget_test: Part) -> float:
@@ -43,8 +43,3 @@ def relearn_curve(model, forget_train: Part, keep_train: Part, forget_test: Part
     settings = FitConfig(epochs=1, batch_size=len(y), lr=cfg.lr)
     fit(model, x, y, settings, generator, steps=cfg.steps, on_step=record, desc=f"relearn k={k}")
     return curve
-
-
-def steps_to_reach(curve: list[dict], level: float, budget: int) -> int:
-    """First recorded step whose forget accuracy is >= level; the budget when it never gets there."""
-    return next((p["step"] for p in curve if p["forget_acc"] >= level), budget)

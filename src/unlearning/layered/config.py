@@ -1,11 +1,11 @@
-"""scenarios/layered/params.yaml -> frozen dataclasses, with the checks of unlearning.config: every key
+"""scenarios/layered/params.yaml -> frozen dataclasses, with the checks of unlearning.core.config: every key
 required, unknown keys rejected, every error names the dotted key."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from unlearning.config import FitConfig, parse_dataclass, positive, read_yaml, require
+from unlearning.core.config import FitConfig, parse_dataclass, positive, read_yaml, require
 
 ASSIGNMENTS = ("random", "k-means", "adversarial")
 DEVICES = ("auto", "cpu", "cuda")

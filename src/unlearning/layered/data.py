@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from unlearning import rng
+from unlearning.core import rng
 from unlearning.layered.config import DataParams
 
 SETS = ("A", "B", "retain")  # the three mixtures, in the order of the `means` tensor

@@ -11,7 +11,7 @@ import torch
 
 from unlearning.layered.phases import RELEARN_FROM
 from unlearning.metrics import ci95_halfwidth
-from unlearning.train import predict
+from unlearning.core.train import predict
 
 TRUE_LABEL = {"A": 1, "B": 1, "retain": 1, "null": 0}  # also the order of every table
 # The claim under test: "relearning B restores A for base unlearning but much less for LU".

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from unlearning.layered.config import ModelParams
-from unlearning.rng import seeded
+from unlearning.core.rng import seeded
 
 
 def rbf_centres(grid: int, half_width: float) -> torch.Tensor:

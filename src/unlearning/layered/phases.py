@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from unlearning import rng
-from unlearning.config import FitConfig
-from unlearning.train import fit
+from unlearning.core import rng
+from unlearning.core.config import FitConfig
+from unlearning.core.train import fit
 
 KEEP = {"null": 0, "retain": 1}  # what every non-attack phase also trains on
 

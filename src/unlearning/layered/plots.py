@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from unlearning.train import predict  # noqa: E402
+from unlearning.core.train import predict  # noqa: E402
 
 STYLE = {  # role -> scatter style; the background first so that the sets are drawn over it
     "null": dict(color="tab:olive", s=2, alpha=0.35, label="null (0)"),

@@ -6,7 +6,10 @@ tensors; on CUDA, bf16 autocast.
 """
 from __future__ import annotations
 
-from typing import Callable, Protocol
+import contextlib
+import contextvars
+import math
+from typing import Callable, Iterator, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -14,10 +17,31 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from tqdm.auto import tqdm
 
-from unlearning import augment
+from unlearning.core import augment
+from unlearning.core.config import ConfigError
 
 # loss(model, x_batch [B, ...], y_batch [B], extra_batch [B, ...] | None) -> scalar tensor
 LossFn = Callable[[nn.Module, torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
+
+# epoch_hook(model, desc, mean_loss): called by every fit after each pass over its data while `epoch_hook` is set
+# (stages.live records the first chain's training curves with it). A context variable rather than a fit
+# argument: the methods call fit in many ways, and none of them needs to know that a curve is being recorded.
+EpochHook = Callable[[nn.Module, str, float], None]
+_EPOCH_HOOK: contextvars.ContextVar[EpochHook | None] = contextvars.ContextVar("epoch_hook", default=None)
+
+# the terminal line of this process's training bar: parallel_map gives each worker process its own (0 = the stage)
+BAR_POSITION = 0
+
+
+@contextlib.contextmanager
+def epoch_hook(hook: EpochHook) -> Iterator[None]:
+    """Every fit inside the block calls hook(model, desc, mean_loss) at the end of each epoch (and of a last,
+    partial one). The hook must not change the model: weights, and hence results, are those of a fit without it."""
+    token = _EPOCH_HOOK.set(hook)
+    try:
+        yield
+    finally:
+        _EPOCH_HOOK.reset(token)
 
 
 class FitSettings(Protocol):
@@ -26,7 +50,7 @@ class FitSettings(Protocol):
 
     epochs: int
     batch_size: int
-    lr: float
+    lr: float  # of Adam; of SGD when the settings add `momentum: float` (config.SGDConfig)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -34,11 +58,27 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device: cuda was requested but torch.cuda.is_available() is False")
+        raise ConfigError("device", "cuda was requested but torch finds no CUDA device here; use auto or cpu")
     return torch.device(name)
 
 
 SMALLEST_NORMAL = torch.finfo(torch.float32).tiny  # 1.18e-38
+# A fit has diverged once |loss| exceeds this multiple of max(|first loss|, 1): a loss that only climbs by design
+# (ascent terms) stays far below it in every method, while an absurd learning rate (1e6) takes it past 1e9 at once.
+EXPLODED = 1e3
+
+
+class Diverged(RuntimeError):
+    """Training produced non-finite values or an exploding loss; the message says which and when. A diverged
+    model is a result (reported as such), not a crash: stages catch this per model."""
+
+
+def check_finite(model: nn.Module, when: str = "after training") -> None:
+    """Raise Diverged when any parameter or buffer of `model` is NaN or infinite."""
+    bad = [name for name, t in (*model.named_parameters(), *model.named_buffers())
+           if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    if bad:
+        raise Diverged(f"non-finite weights {when} ({bad[0]}{' and others' if len(bad) > 1 else ''})")
 
 
 class Adam:
@@ -76,6 +116,31 @@ class Adam:
         torch._foreach_addcdiv_(self.params, self.exp_avg, denom, -self.lr / bias1)
 
 
+class SGD:
+    """SGD with heavy-ball momentum, the update of torch.optim.SGD (dampening 0, no weight decay, no Nesterov):
+    b = momentum * b + g (b = g at the first step), p -= lr * b. For the methods whose source trains with SGD
+    (a settings object with a `momentum` attribute selects it); not torch.optim for the reason Adam gives."""
+
+    def __init__(self, params, lr: float, momentum: float):
+        self.params = [p for p in params]
+        self.lr, self.momentum = lr, momentum
+        self.buffers: list[torch.Tensor] | None = None
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
+        if self.buffers is None:
+            self.buffers = [g.clone() for g in grads]
+        else:
+            torch._foreach_mul_(self.buffers, self.momentum)
+            torch._foreach_add_(self.buffers, grads)
+        torch._foreach_add_(self.params, self.buffers, alpha=-self.lr)
+
+
 def cross_entropy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, extra=None) -> torch.Tensor:
     return F.cross_entropy(model(x), y)
 
@@ -110,15 +175,16 @@ def fit(
     extra: torch.Tensor | None = None,
     trainable: dict[str, torch.Tensor | bool] | None = None,
     steps: int | None = None,
-    on_step: Callable[[int], None] | None = None,
+    on_step: Callable[[int], bool | None] | None = None,
     desc: str = "fit",
 ) -> nn.Module:
-    """Train `model` in place with Adam and return it.
+    """Train `model` in place with Adam (SGD when `cfg` has a `momentum` attribute) and return it.
 
     x: [N, ...] inputs, y: [N] targets, extra: optional [N, ...] per-sample data handed to `loss` batch by batch
     (roles, weights, teacher logits). `trainable` maps parameter names to True or to a bool mask of the
     parameter's shape; parameters it does not name, and masked-out entries, keep their exact values.
-    `steps` runs that many optimiser steps instead of `cfg.epochs` passes; `on_step(step)` runs after each.
+    `steps` runs that many optimiser steps instead of `cfg.epochs` passes; `on_step(step)` runs after each, and
+    its returning True ends the fit after that step (a method's stopping rule, e.g. neggrad's).
     When `cfg.augment` exists, every batch of images x [B, C, H, W] is randomly cropped / flipped as it says.
     """
     device = x.device
@@ -138,7 +204,8 @@ def fit(
     frozen_part = [p.detach() * (1 - k) for p, k in zip(masked, keep)]  # frozen values, +-0 elsewhere
     for name, p in params.items():
         p.requires_grad_(name in chosen)
-    optimiser = Adam(chosen.values(), lr=cfg.lr)
+    momentum = getattr(cfg, "momentum", None)
+    optimiser = Adam(chosen.values(), lr=cfg.lr) if momentum is None else SGD(chosen.values(), cfg.lr, momentum)
     n = len(y)
     per_epoch = -(-n // cfg.batch_size)
     total = steps if steps is not None else cfg.epochs * per_epoch
@@ -147,7 +214,11 @@ def fit(
     for norm in frozen_norms:
         norm.eval()
     step = 0
-    with tqdm(total=total, desc=desc, leave=False, mininterval=1.0, disable=None) as bar:
+    # divergence watch on the device, read once per epoch (a read every step would stall CUDA's queue)
+    first_loss = peak_loss = None  # |loss| of the first step, largest |loss| so far: 0-d tensors
+    hook = _EPOCH_HOOK.get()
+    epoch_loss, epoch_steps = torch.zeros((), device=device), 0  # summed on the device only when a hook is set
+    with tqdm(total=total, desc=desc, leave=False, mininterval=1.0, disable=None, position=BAR_POSITION) as bar:
         while step < total:
             order = torch.randperm(n, generator=generator).to(device)
             if aug is not None:  # one epoch's crops and flips, drawn after the permutation
@@ -164,6 +235,13 @@ def fit(
                 with _autocast(device):
                     extra_b = None if extra is None else extra.index_select(0, idx)
                     value = loss(model, xb, y.index_select(0, idx), extra_b)
+                magnitude = value.detach().float().abs()
+                first_loss = magnitude if first_loss is None else first_loss
+                # torch.maximum keeps a NaN, so a NaN loss stays visible in the peak
+                peak_loss = magnitude if peak_loss is None else torch.maximum(peak_loss, magnitude)
+                if hook is not None:
+                    epoch_loss += value.detach().float()
+                    epoch_steps += 1
                 optimiser.zero_grad()
                 value.backward()
                 if masked:
@@ -176,15 +254,35 @@ def fit(
                 step += 1
                 bar.update(1)
                 if on_step is not None:
-                    on_step(step)
+                    stop = on_step(step) is True
                     for norm in frozen_norms:  # on_step may have evaluated, then set the whole model to train
                         norm.eval()
+                    total = step if stop else total
                 if step >= total:
                     break
+            _check_loss(first_loss, peak_loss, step, desc)
+            if hook is not None and epoch_steps:
+                hook(model, desc, float(epoch_loss) / epoch_steps)  # may evaluate: back to training mode after it
+                epoch_loss.zero_()
+                epoch_steps = 0
+                model.train()
+                for norm in frozen_norms:
+                    norm.eval()
     for p in params.values():
         p.requires_grad_(True)
     model.eval()
+    check_finite(model, f"after {desc}")
     return model
+
+
+def _check_loss(first: torch.Tensor | None, peak: torch.Tensor | None, step: int, desc: str) -> None:
+    if peak is None:
+        return
+    peak_value, first_value = float(peak), float(first)
+    if not math.isfinite(peak_value):
+        raise Diverged(f"non-finite loss in {desc} by step {step}")
+    if peak_value > EXPLODED * max(first_value, 1.0):
+        raise Diverged(f"loss exploded in {desc} by step {step}: |loss| {peak_value:.3g}, first {first_value:.3g}")
 
 
 @torch.inference_mode()

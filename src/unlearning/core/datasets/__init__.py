@@ -5,7 +5,7 @@ OFFICIAL sources come as {train_x, train_y, test_x, test_y} with the split their
 """
 from __future__ import annotations
 
-from unlearning.datasets import remote, small
+from unlearning.core.datasets import remote, small
 
 POOLED = {"mnist-5k": small.mnist_5k, "digits": small.digits}
 OFFICIAL = {"fashion-mnist": remote.fashion_mnist, "mnist": remote.mnist, "emnist": remote.emnist,

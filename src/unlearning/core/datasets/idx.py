@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from unlearning.io import InputError
+from unlearning.core.io import InputError
 
 UINT8 = 0x08  # the IDX type code of unsigned bytes, the only one the image and label files use
 

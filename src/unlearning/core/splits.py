@@ -1,4 +1,6 @@
-"""The one function that turns (dataset, scenario, seed) into forget / retain / new parts.
+"""The one function that turns (dataset, scenario) into forget / retain / new parts. The parts are the same for
+every chain: the forget request is fixed, and chains differ in training randomness only (initialisation, batch
+order, a method's own draws), so that each forget example is seen by every chain's models.
 
 Labels inside a Part are output *slots*, not dataset labels: in class replacement the learned class takes the
 forgotten class's slot, so a forget part is labelled with the old slot and a new part with the same slot.
@@ -10,8 +12,8 @@ from typing import NamedTuple
 
 import torch
 
-from unlearning import rng
-from unlearning.config import ScenarioConfig
+from unlearning.core import rng
+from unlearning.core.config import ScenarioConfig
 
 
 class Part(NamedTuple):
@@ -54,13 +56,12 @@ class Splits:
                       self.num_slots, self.forget_slot)
 
 
-def make_splits(x: torch.Tensor, labels: torch.Tensor, scenario: ScenarioConfig, seed: int,
-                side: str = "train") -> Splits:
-    """x: float32 [N, C, H, W]; labels: int64 [N] dataset labels; side: 'train' or 'test'.
+def make_splits(x: torch.Tensor, labels: torch.Tensor, scenario: ScenarioConfig, side: str = "train") -> Splits:
+    """x: float32 [N, C, H, W]; labels: int64 [N] dataset labels; side: 'train', 'val' or 'test'.
 
     replace_class / forget_class: forget = every image of the forgotten class; new = the learned class (replace).
-    forget_subset: on the train side, forget = a random `forget_fraction` of the class's images drawn from `seed`;
-    on the test side nothing is forgotten (forget is empty, every test image is retain)."""
+    forget_subset: on the train side, forget = a random `forget_fraction` of the class's images, drawn once from
+    a fixed stream; on the other sides nothing is forgotten (forget is empty, every image is retain)."""
     slot_of = torch.full((int(labels.max()) + 1,), -1, dtype=torch.long)  # dataset label -> slot, -1 = unused
     for label in scenario.known_classes:
         if label < len(slot_of):
@@ -68,7 +69,7 @@ def make_splits(x: torch.Tensor, labels: torch.Tensor, scenario: ScenarioConfig,
     known = torch.isin(labels, torch.tensor(scenario.pretrain_classes))
     forget_mask = labels == scenario.forget
     if scenario.kind == "forget_subset":
-        forget_mask = subset_mask(forget_mask, scenario.forget_fraction, seed) if side == "train" else \
+        forget_mask = subset_mask(forget_mask, scenario.forget_fraction) if side == "train" else \
             torch.zeros_like(forget_mask)
     new_mask = labels == scenario.learn if scenario.learn is not None else torch.zeros_like(forget_mask)
 
@@ -79,10 +80,10 @@ def make_splits(x: torch.Tensor, labels: torch.Tensor, scenario: ScenarioConfig,
                   scenario.num_slots, scenario.slot(scenario.forget))
 
 
-def subset_mask(class_mask: torch.Tensor, fraction: float, seed: int) -> torch.Tensor:
-    """A random `fraction` of the True entries of class_mask [N] (bool), drawn from the seed alone."""
+def subset_mask(class_mask: torch.Tensor, fraction: float) -> torch.Tensor:
+    """A random `fraction` of the True entries of class_mask [N] (bool), the same draw for every chain."""
     members = class_mask.nonzero().squeeze(1)
-    order = torch.randperm(len(members), generator=rng.generator(seed, "forget_subset"))
+    order = torch.randperm(len(members), generator=rng.generator(0, "forget_subset"))
     chosen = members[order[:round(fraction * len(members))]]
     mask = torch.zeros_like(class_mask)
     mask[chosen] = True

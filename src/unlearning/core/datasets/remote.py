@@ -18,11 +18,11 @@ from urllib.error import URLError
 import numpy as np
 import torch
 
-from unlearning.datasets.idx import read_mnist_dir
-from unlearning.io import InputError
+from unlearning.core.datasets.idx import read_mnist_dir
+from unlearning.core.io import InputError
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")  # where Debian's dataset-fashion-mnist puts its IDX files
-EMNIST_SPLIT = "balanced"  # 47 classes, 112 800 + 18 800 images (SEEDS.md A uses it)
+EMNIST_SPLIT = "balanced"  # 47 classes, 112 800 + 18 800 images (study A uses it)
 
 # What torchvision raises on an unreachable mirror, an md5 mismatch, a broken archive or an unparsable file.
 FAILURES = (RuntimeError, OSError, URLError, EOFError, ValueError, AssertionError, tarfile.TarError,

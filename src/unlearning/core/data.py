@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from unlearning import datasets
-from unlearning.io import InputError
+from unlearning.core import datasets, io, rng
+from unlearning.core.io import InputError
 
 # The split never depends on the experiment seed: every seed's oracle and methods see the same test images.
 SPLIT_SEED = 0
@@ -54,7 +54,19 @@ def load(path: Path, manifest: dict | None = None) -> dict[str, torch.Tensor]:
         raise InputError(f"{path}: dataset file not found (run the download stage)")
     if manifest is not None and manifest.get("sha256") != sha256(path):
         raise InputError(f"{path}: sha256 does not match its manifest; delete it and rerun download")
-    return torch.load(path, weights_only=True)
+    return io.load_tensors(path, "delete it and rerun `dvc repro -f download`")
+
+
+def validation_rows(labels: torch.Tensor, fraction: float) -> torch.Tensor:
+    """bool [N]: a stratified `fraction` of each class's rows of the training split, the same for every chain and
+    stage (drawn from a fixed stream), held out for tuning. labels: int64 [N]."""
+    generator = rng.generator(0, "validation")
+    held_out = torch.zeros(len(labels), dtype=torch.bool)
+    for label in labels.unique():
+        rows = (labels == label).nonzero().squeeze(1)
+        chosen = rows[torch.randperm(len(rows), generator=generator)[:round(fraction * len(rows))]]
+        held_out[chosen] = True
+    return held_out
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from unlearning.config import ModelConfig
-from unlearning.rng import seeded
+from unlearning.core.config import ModelConfig
+from unlearning.core.rng import seeded
 
 
 def dense(width: int, hidden: tuple[int, ...]) -> tuple[list[nn.Module], int]:
@@ -78,13 +78,14 @@ def resnet18_trunk(in_channels: int) -> nn.Module:
 
 
 def linear_layers(model: nn.Module) -> list[nn.Linear]:
-    """Linear layers in forward order (the head last): what `last_layers` counts from the end."""
+    """Linear layers in forward order (the head last): what `cf_k` and `last_layers` count from the end."""
     return [m for m in model.modules() if isinstance(m, nn.Linear)]
 
 
-def build(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int, seed: int) -> nn.Module:
-    """A freshly initialised model for inputs [N, *input_shape]; the initialisation is a pure function of `seed`."""
-    with seeded(seed, "init"):
+def build(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int, seed: int, *names: str) -> nn.Module:
+    """A freshly initialised model for inputs [N, *input_shape]; the initialisation is a pure function of `seed`
+    and `names` (e.g. build(..., seed, "retrain") draws independently of build(..., seed))."""
+    with seeded(seed, "init", *names):
         if cfg.arch == "mlp":
             return MLP(int(torch.tensor(input_shape).prod()), cfg.hidden, num_classes)
         if cfg.arch == "cnn":

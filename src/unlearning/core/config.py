@@ -6,8 +6,11 @@ unknown keys are rejected, and every error names the full dotted key and what is
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import types
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +23,7 @@ DATASETS = tuple(DATASET_CLASSES)
 SCENARIOS = ("replace_class", "forget_class", "forget_subset")
 ARCHS = ("mlp", "cnn", "resnet18")
 DEVICES = ("auto", "cpu", "cuda")
+EXECUTORS = ("local", "dask")
 
 
 class ConfigError(ValueError):
@@ -57,6 +61,17 @@ class FitConfig:
 
 
 @dataclass(frozen=True)
+class SGDConfig(FitConfig):
+    """FitConfig whose fit runs SGD with momentum (the methods whose source trains with SGD); lr is SGD's."""
+
+    momentum: float  # heavy-ball momentum in [0, 1)
+
+    def __post_init__(self):
+        super().__post_init__()
+        require(0 <= self.momentum < 1, "momentum", f"must be in [0, 1), got {self.momentum!r}")
+
+
+@dataclass(frozen=True)
 class AugmentConfig:
     """On-device augmentation of every training batch (vectorised, seeded by the fit's generator)."""
 
@@ -75,7 +90,29 @@ class TrainConfig(FitConfig):
 
 
 @dataclass(frozen=True)
-class DataConfig:
+class AuditConfig:
+    """How many independent draws of all training randomness the verdicts rest on. Chain i: an original model
+    pretrained from its own initialisation, every method's unlearned model made from it, and a retrain from an
+    independent initialisation; "unlearned ~ retrained" is judged between the two distributions over chains."""
+
+    chains: int  # independent chains (>= 2); model, metric and score distributions are over these
+    attack_chains: int  # the first K chains also get the relearn attack (the expensive one); 2 <= K <= chains
+    probe_draws: int  # few-shot draws of the representation probe, averaged per model and chain
+    split: str  # what the models are scored on: test (results) or val (tuning: bench sweeps never read test)
+
+    def __post_init__(self):
+        require(self.split in ("test", "val"), "split", f"must be test or val, got {self.split!r}")
+        require(self.chains >= 2, "chains", f"must be an integer >= 2 (a distribution needs two draws), "
+                                            f"got {self.chains!r}")
+        require(2 <= self.attack_chains <= self.chains, "attack_chains",
+                f"must be an integer from 2 to chains ({self.chains}), got {self.attack_chains!r}")
+        require(self.probe_draws >= 1, "probe_draws", f"must be >= 1, got {self.probe_draws!r}")
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """Which dataset, and its test split."""
+
     name: str  # one of DATASETS
     # stratified share held out as the test split; null for datasets with an official split (OFFICIAL_SPLIT)
     test_fraction: float | None
@@ -91,10 +128,23 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
+class DataConfig(DatasetConfig):
+    """The image pipeline's data: the dataset, and the validation split its tuning scores on."""
+
+    # stratified share of the training split held out for tuning (bench sweeps score on it, never on test)
+    validation_fraction: float
+
+    def __post_init__(self):
+        super().__post_init__()
+        require(0 < self.validation_fraction < 0.5, "validation_fraction",
+                f"must be in (0, 0.5), got {self.validation_fraction!r}")
+
+
+@dataclass(frozen=True)
 class ScenarioConfig:
-    """What is forgotten. replace_class: forget a class and learn a new one in its output slot (SEEDS.md A);
-    forget_class: forget a whole class, its slot stays and the oracle never trains it (SEEDS.md B);
-    forget_subset: forget a random share of one class's training images, the rest stays (SEEDS.md C)."""
+    """What is forgotten. replace_class: forget a class and learn a new one in its output slot (study A);
+    forget_class: forget a whole class, its slot stays and the oracle never trains it (study B);
+    forget_subset: forget a random share of one class's training images, the rest stays (study C)."""
 
     kind: str  # one of SCENARIOS
     pretrain_classes: tuple[int, ...]  # labels the original model is trained on
@@ -173,19 +223,40 @@ class RelearnConfig:
 
 
 @dataclass(frozen=True)
+class ExecutorConfig:
+    """Where a stage's per-chain work runs (stages.base.common.parallel_map). It changes how, never what, a stage
+    computes: both executors write byte-identical outputs."""
+
+    kind: str  # local (this machine's processes) | dask (tasks on an existing Dask cluster)
+    address: str | None  # dask: the scheduler, e.g. tcp://10.0.0.5:8786; the env DASK_SCHEDULER_ADDRESS overrides it
+
+    def __post_init__(self):
+        require(self.kind in EXECUTORS, "kind", f"unknown executor {self.kind!r}; allowed: {', '.join(EXECUTORS)}")
+
+
+@dataclass(frozen=True)
 class Config:
-    seeds: tuple[int, ...]  # every model is trained once per seed; metrics report mean and 95 % CI
+    audit: AuditConfig  # the chains
     device: str  # auto | cpu | cuda
+    executor: ExecutorConfig  # where the chains run
     data: DataConfig
     scenario: ScenarioConfig
     model: ModelConfig
     train: TrainConfig  # pretraining and the retrain oracle
     relearn: RelearnConfig
-    methods: dict  # method name -> that method's frozen Params dataclass
+    methods: dict  # method name -> that method's frozen Params (or its raw block, if not asked for: config.load)
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """The chain indices 0 .. chains - 1; every random draw of chain i derives from i (unlearning.core.rng)."""
+        return tuple(range(self.audit.chains))
+
+    @property
+    def attack_seeds(self) -> tuple[int, ...]:
+        """The chains that also get the relearn attack: the first audit.attack_chains."""
+        return tuple(range(self.audit.attack_chains))
 
     def __post_init__(self):
-        require(len(self.seeds) >= 1 and len(set(self.seeds)) == len(self.seeds), "seeds",
-                 f"needs one or more distinct integers, got {list(self.seeds)}")
         require(self.device in DEVICES, "device", f"unknown device {self.device!r}; allowed: {', '.join(DEVICES)}")
         classes = DATASET_CLASSES[self.data.name]
         for key in ("pretrain_classes", "learn"):
@@ -210,9 +281,11 @@ def _coerce(value, annotation, key: str):
     if annotation is float:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         require(ok, key, f"must be a number, got {value!r}")
+        require(math.isfinite(value), key, f"must be a finite number, got {value!r}")
         return float(value)
     if annotation is int:
-        require(isinstance(value, int) and not isinstance(value, bool), key, f"must be an integer, got {value!r}")
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        require(ok, key, f"must be an integer, got {value!r}")
         return value
     if annotation is bool:
         require(isinstance(value, bool), key, f"must be true or false, got {value!r}")
@@ -242,21 +315,27 @@ def parse_dataclass(cls, raw, prefix: str):
         raise ConfigError(f"{prefix}.{err.key}".lstrip("."), str(err).split(": ", 2)[-1]) from None
 
 
-def _parse_methods(raw) -> dict:
-    from unlearning.methods import METHODS  # late import: methods import config
+def _parse_methods(raw, parse: Iterable[str] | None) -> dict:
+    """name -> the method's Params for the names in `parse` (None = every method), the raw mapping for the others:
+    parsing a block imports the method's module, and a stage imports only the methods it runs."""
+    from unlearning.core.registry import METHODS  # late import: methods import config
 
     require(isinstance(raw, dict) and raw, "methods", "must be a non-empty mapping of method name -> params")
     parsed = {}
     for name, block in raw.items():
         require(name in METHODS, f"methods.{name}", f"unknown method; allowed: {', '.join(sorted(METHODS))}")
-        parsed[name] = parse_dataclass(METHODS[name].Params, block if block is not None else {}, f"methods.{name}")
+        block = block if block is not None else {}
+        require(isinstance(block, dict), f"methods.{name}", f"must be a mapping of keys, got {block!r}")
+        parsed[name] = (parse_dataclass(METHODS[name].Params, block, f"methods.{name}")
+                        if parse is None or name in parse else block)
     return parsed
 
 
-def parse(raw) -> Config:
+def parse(raw, methods: Iterable[str] | None = None) -> Config:
+    """methods: the methods whose blocks become Params (None = all); see _parse_methods."""
     require(isinstance(raw, dict), "params", "params.yaml must hold a mapping")
     raw = dict(raw)
-    methods = _parse_methods(raw.pop("methods", None))
+    parsed_methods = _parse_methods(raw.pop("methods", None), methods)
     hints = typing.get_type_hints(Config)
     fields = {f.name: f for f in dataclasses.fields(Config) if f.name != "methods"}
     for name in fields:
@@ -264,7 +343,18 @@ def parse(raw) -> Config:
     unknown = sorted(set(raw) - set(fields))
     require(not unknown, unknown[0] if unknown else "", f"unknown key; allowed: {', '.join([*fields, 'methods'])}")
     values = {n: _coerce(raw[n], hints[n], n) for n in fields}
-    return Config(**values, methods=methods)
+    return Config(**values, methods=parsed_methods)
+
+
+class _Yaml12Loader(yaml.SafeLoader):
+    """PyYAML follows YAML 1.1, which reads 1e6 and even 1.0e6 as strings (only 1.0e+6 is a float there); DVC
+    reads params.yaml as YAML 1.2 (ruamel), where all three are the number 10^6. Reading them as DVC does keeps
+    `dvc params diff` / `dvc exp show` and the stages in agreement, and a researcher's `lr: 1e-4` works."""
+
+
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
 
 
 def read_yaml(path: str | Path):
@@ -273,10 +363,10 @@ def read_yaml(path: str | Path):
     if not path.exists():
         raise ConfigError(str(path), "params file not found")
     try:
-        return yaml.safe_load(path.read_text())
+        return yaml.load(path.read_text(), Loader=_Yaml12Loader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as err:
         raise ConfigError(str(path), f"not valid YAML ({err.__class__.__name__})") from None
 
 
-def load(path: str | Path = "params.yaml") -> Config:
-    return parse(read_yaml(path))
+def load(path: str | Path = "params.yaml", methods: Iterable[str] | None = None) -> Config:
+    return parse(read_yaml(path), methods)
