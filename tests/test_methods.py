@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from unlearning import rng
+from unlearning.core import rng
 from unlearning.methods import METHODS
 from unlearning.metrics import accuracies
 

@@ -1,7 +1,7 @@
 """ewc: forget by training the forget images on random other slots (plus retain + new data), while an elastic
 anchor lambda * sum_i F_i (theta_i - theta*_i)^2 / sum_i F_i holds the weights that matter for the retained
 classes (diagonal Fisher F of the pretrained model theta* on retain data) near their pretrained values.
-The classifier version of Selective Amnesia's stability term (Heng & Soh 2023, SEEDS.md E; EWC, Kirkpatrick 2017)."""
+The classifier version of Selective Amnesia's stability term (Heng & Soh 2023, study E; EWC, Kirkpatrick 2017)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,11 +9,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from unlearning.config import FitConfig, positive
-from unlearning.methods.fisher import diagonal_fisher
-from unlearning.methods.random_labels import random_other_slots
-from unlearning.splits import Part, concat
-from unlearning.train import fit
+from unlearning.core.config import FitConfig, positive
+from unlearning.methods.shared import diagonal_fisher, random_other_slots
+from unlearning.core.splits import Part, concat
+from unlearning.core.train import fit
 
 SOURCE = "Selective Amnesia (Heng & Soh 2023) stability term; EWC (Kirkpatrick et al. 2017)"
 TOUCHES = "forget + retain + new"

@@ -1,13 +1,13 @@
 """finetune: keep training the pretrained model on retain + new-class data only ("continue training on
-retain" in SEEDS.md C); forgetting comes only from catastrophic interference."""
+retain" in study C); forgetting comes only from catastrophic interference."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from unlearning.config import FitConfig
-from unlearning.train import fit
+from unlearning.core.config import FitConfig
+from unlearning.core.train import fit
 
-SOURCE = "SEEDS.md B/C (fine-tune baseline)"
+SOURCE = "study B/C (fine-tune baseline)"
 TOUCHES = "retain + new"
 
 

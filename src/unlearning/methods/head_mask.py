@@ -1,17 +1,16 @@
 """head_mask: no training; the forgotten class's output is overwritten with a constant, very low logit.
 Output-level metrics look perfect, yet every feature is intact: this is hiding, not unlearning
-(SEEDS.md B, baseline 4). Kept as the row that the evaluation must see through."""
+(study B, baseline 4). Kept as the row that the evaluation must see through."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
 
-from unlearning.config import require
+from unlearning.core.config import require
 
-SOURCE = "SEEDS.md B (baseline 4): hiding"
+SOURCE = "study B (baseline 4): hiding"
 TOUCHES = "none"
-HIDING = True
 
 
 @dataclass(frozen=True)

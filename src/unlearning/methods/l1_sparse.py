@@ -1,6 +1,12 @@
-"""l1_sparse: fine-tune on retain + new data with an L1 penalty gamma_t * ||theta||_1 whose weight decays
-linearly to 0 over the run ("Model Sparsity Can Simplify Machine Unlearning", Jia et al. 2023): early steps
-prune the weights the kept data does not need (many carry the forgotten class), late steps recover accuracy."""
+"""l1_sparse ("Model Sparsity Can Simplify Machine Unlearning", Jia et al. 2023): fine-tune on retain + new data
+with SGD (momentum 0.9, as the paper) on CE + gamma_t * ||theta||_1, gamma_t = (2 - 2t/T) gamma decaying
+linearly from 2 gamma at the first of the T optimiser steps to 0 at the last (the paper's scheduler, mean gamma).
+Under SGD the penalty moves every weight by lr * gamma_t * sign(theta) a step, the same for all: the weights the
+kept data does not hold up reach zero (many carry the forgotten class); the late steps recover accuracy.
+`report` gives the run record the share of weights it left near zero (|w| < NEAR_ZERO).
+Budget: the paper unlearns for 10 epochs against a pretraining of ~180; scaled to this pretraining's 20 epochs
+that is about one epoch. The default runs 2: on mnist-5k's validation split (chains 0-1) the new class reaches
+0.875 against 0.787 after one, and 7.5 % of the weights end near zero at gamma 5e-4 against 2.4 % at gamma ~0."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,16 +14,17 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from unlearning.config import FitConfig, positive
-from unlearning.train import fit
+from unlearning.core.config import SGDConfig, positive
+from unlearning.core.train import fit
 
 SOURCE = "l1-sparse MU (Jia et al. 2023)"
 TOUCHES = "retain + new"
+NEAR_ZERO = 1e-3  # |w| below this counts as pruned: ~3 % of the MLP's first layer at initialisation (scale 0.036)
 
 
 @dataclass(frozen=True)
-class Params(FitConfig):
-    l1: float  # gamma_0: L1 weight at the first step, decayed linearly to 0 at the last
+class Params(SGDConfig):
+    l1: float  # gamma: the mean L1 weight; gamma_t = (2 - 2t/T) gamma
 
     def __post_init__(self):
         super().__post_init__()
@@ -29,14 +36,29 @@ def l1_norm(model) -> torch.Tensor:
     return sum(p.abs().sum() for p in model.parameters())
 
 
+def gamma_at(step: int, total: int, gamma: float) -> float:
+    """The L1 weight of optimiser step `step` (0-based) of `total`: (2 - 2 step / total) gamma, mean ~gamma."""
+    return gamma * (2 - 2 * step / total)
+
+
+def near_zero_share(model) -> float:
+    """Share of the weight-matrix entries (biases left out) with |w| < NEAR_ZERO."""
+    weights = [p.detach() for name, p in model.named_parameters() if p.dim() > 1]
+    return sum(int((w.abs() < NEAR_ZERO).sum()) for w in weights) / sum(w.numel() for w in weights)
+
+
+def report(model) -> dict:
+    """Extra entries of this method's run record (runs/l1_sparse.json)."""
+    return {"near_zero_share": near_zero_share(model)}
+
+
 def unlearn(model, splits, params: Params, generator):
     target = splits.target
-    total = params.epochs * -(-len(target) // params.batch_size)  # optimiser steps of the run
-    done = [0]  # steps finished so far; the shared loop reports them through on_step
+    total = params.epochs * -(-len(target) // params.batch_size)  # optimiser steps T of the run
+    done = [0]  # steps t finished so far; the shared loop reports them through on_step
 
     def loss(model, xb, yb, extra_b):
-        gamma = params.l1 * (1 - done[0] / total)
-        return F.cross_entropy(model(xb), yb) + gamma * l1_norm(model)
+        return F.cross_entropy(model(xb), yb) + gamma_at(done[0], total, params.l1) * l1_norm(model)
 
     def advance(step: int) -> None:
         done[0] = step

@@ -1,22 +1,26 @@
 """neggrad_plus: one convex combination alpha * CE(retain + new) - (1 - alpha) * CE(forget) per step, as in
-NegGrad+ (Kurmanji et al. 2023, "Towards Unbounded Machine Unlearning"). Unlike gradient_ascent there is no
-ceiling on the ascent term: alpha close to 1 and a short schedule are what keep the weights from diverging."""
+NegGrad+ (Kurmanji et al. 2023, "Towards Unbounded Machine Unlearning"): neggrad's ascent on the forget images,
+balanced by descent on what the model should keep. No ceiling on the ascent term and no stopping rule: alpha close
+to 1 and a short schedule keep the weights from diverging; alpha is the source's one knob, tuned here on the
+validation split (bench/sweep_methods.py). Batches are drawn from one shuffled stream of retain + new + forget
+images and each role's loss is averaged separately. Optimiser: SGD with momentum, as the source's code trains
+(without its weight decay)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch.nn.functional as F
 
-from unlearning.config import FitConfig, require
-from unlearning.methods.roles import mixed, role_mean
-from unlearning.train import fit
+from unlearning.core.config import SGDConfig, require
+from unlearning.methods.shared import mixed, role_mean
+from unlearning.core.train import fit
 
 SOURCE = "NegGrad+ (Kurmanji et al. 2023)"
 TOUCHES = "forget + retain + new"
 
 
 @dataclass(frozen=True)
-class Params(FitConfig):
+class Params(SGDConfig):
     alpha: float  # weight of the descent term on retain + new; the forget ascent gets 1 - alpha
 
     def __post_init__(self):

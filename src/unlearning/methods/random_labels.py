@@ -1,31 +1,28 @@
-"""random_labels: the forget samples get fixed random labels among the other classes' slots and are trained on
-together with retain + new-class data (SEEDS.md B, baseline 1; the idea behind SalUn's relabelling)."""
+"""random_labels: study B's baseline 1. Draw `samples` forget images, give each a random label among the other
+slots, and fine-tune the whole model on those relabelled images alone: no retain or new-class image is shown, so
+nothing holds the other classes in place but the short schedule. (Relabelled forget images mixed with the kept
+data is SalUn's RL: method `salun_rl`.)"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
+from unlearning.core.config import FitConfig, require
+from unlearning.methods.shared import relabelled_sample
+from unlearning.core.train import fit
 
-from unlearning.config import FitConfig
-from unlearning.splits import Part, concat
-from unlearning.train import fit
-
-SOURCE = "SEEDS.md B (baseline 1)"
-TOUCHES = "forget + retain + new"
+SOURCE = "study B (baseline 1)"
+TOUCHES = "forget"
 
 
 @dataclass(frozen=True)
 class Params(FitConfig):
-    pass
+    samples: int  # forget images drawn and relabelled (a few hundred in the study); all of them when fewer exist
 
-
-def random_other_slots(forget: Part, num_slots: int, generator: torch.Generator) -> torch.Tensor:
-    """A uniformly random slot != the sample's own slot, for every forget sample: [N_forget] int64."""
-    shift = torch.randint(1, num_slots, (len(forget),), generator=generator).to(forget.y.device)
-    return (forget.y + shift) % num_slots
+    def __post_init__(self):
+        super().__post_init__()
+        require(self.samples >= 1, "samples", f"must be an integer >= 1, got {self.samples!r}")
 
 
 def unlearn(model, splits, params: Params, generator):
-    relabelled = Part(splits.forget.x, random_other_slots(splits.forget, splits.num_slots, generator))
-    data = concat(splits.target, relabelled)
-    return fit(model, data.x, data.y, params, generator, desc="random_labels")
+    relabelled = relabelled_sample(splits.forget, params.samples, splits.num_slots, generator)
+    return fit(model, relabelled.x, relabelled.y, params, generator, desc="random_labels")

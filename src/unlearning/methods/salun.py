@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from unlearning.config import FitConfig, require
-from unlearning.methods.random_labels import random_other_slots
-from unlearning.methods.saliency_freeze import saliency_masks
-from unlearning.splits import Part, concat
-from unlearning.train import fit
+from unlearning.core.config import FitConfig, require
+from unlearning.methods.shared import random_other_slots, saliency_masks
+from unlearning.core.splits import Part, concat
+from unlearning.core.train import fit
 
 SOURCE = "SalUn (Fan et al. 2024)"
 TOUCHES = "forget + retain + new"

@@ -1,0 +1,137 @@
+"""Helpers that several methods share; a method imports them from here and never from another method's file, so
+that editing one method's file reruns only that method's chain (dvc.yaml: each unlearn@<m> depends on this file
+and on methods/<m>.py alone).
+
+- Role-mixed training (mi_regularizer, neggrad_plus, saliency_freeze, scrub): the shared loop batches a role flag
+  alongside the data, and a method's loss averages each role separately (a batch may hold none of one role).
+- Random other slots (salun_rl, salun, ewc; random_labels and last_layers through relabelled_sample): the
+  relabelling behind SalUn's RL.
+- Last-k-layer training (cf_k, last_layers): which parameters fit may move.
+- Saliency masks (saliency_freeze, salun): the weights with the largest forget-loss gradient.
+- Diagonal empirical Fisher information (ewc's stability anchor; ssd squares batch gradients instead, as its
+  reference does):
+  F_i = mean over samples n of (d CE(model(x_n), y_n) / d theta_i)^2 -- squared *per-sample* gradients, not the
+  square of a batch gradient (which cancels across samples of a well-fit model). For nn.Linear layers the
+  per-sample squares are summed without materialising per-sample gradients: with layer input a_n [in] and output
+  gradient d_n [out], dW_n = d_n a_n^T, so sum_n dW_n^2 = (d^2)^T (a^2), one matmul per layer (Goodfellow 2015).
+  Models with parameters outside nn.Linear fall back to one backward pass per sample (exact, slower)."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from unlearning.core.config import ConfigError
+from unlearning.core.models import linear_layers
+from unlearning.core.splits import Part, concat
+
+
+def mixed(learn: Part, forget: Part) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """-> x [N, ...], y [N], is_forget bool [N] with the learn samples first."""
+    data = concat(learn, forget)
+    is_forget = torch.cat([torch.zeros(len(learn), dtype=torch.bool, device=data.x.device),
+                           torch.ones(len(forget), dtype=torch.bool, device=data.x.device)])
+    return data.x, data.y, is_forget
+
+
+def role_mean(values: torch.Tensor, is_role: torch.Tensor) -> torch.Tensor:
+    """Mean of values[is_role] that is 0 (and keeps the graph) when the batch holds no sample of that role."""
+    weights = is_role.to(values.dtype)
+    return (values * weights).sum() / weights.sum().clamp(min=1.0)
+
+
+def random_other_slots(forget: Part, num_slots: int, generator: torch.Generator) -> torch.Tensor:
+    """A uniformly random slot != the sample's own slot, for every forget sample: [N_forget] int64."""
+    shift = torch.randint(1, num_slots, (len(forget),), generator=generator).to(forget.y.device)
+    return (forget.y + shift) % num_slots
+
+
+def saliency_masks(model, forget_x: torch.Tensor, forget_y: torch.Tensor, fraction: float) -> dict:
+    """Bool masks (one per parameter, same shape) selecting the top `fraction` of |grad| of the forget loss."""
+    model.zero_grad(set_to_none=True)
+    F.cross_entropy(model(forget_x), forget_y).backward()
+    grads = {name: p.grad.detach().abs() for name, p in model.named_parameters()}
+    model.zero_grad(set_to_none=True)
+    flat = torch.cat([g.flatten() for g in grads.values()])
+    keep = max(1, int(round(fraction * flat.numel())))
+    threshold = torch.topk(flat, keep, sorted=True).values[-1]
+    return {name: g >= threshold for name, g in grads.items()}
+
+
+def _linear_only(model: nn.Module) -> bool:
+    """True when every parameter belongs to an nn.Linear (the fast path applies)."""
+    owned = {id(p) for m in model.modules() if isinstance(m, nn.Linear) for p in m.parameters(recurse=False)}
+    return all(id(p) in owned for p in model.parameters())
+
+
+def _linear_sums(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Sum over the batch of squared per-sample gradients, for a model made of nn.Linear layers."""
+    layers = {m: name for name, m in model.named_modules() if isinstance(m, nn.Linear)}
+    acts, outs = {}, {}  # layer -> input a [B, in]; layer -> output [B, out]
+
+    def keep(module, args, output):
+        acts[module], outs[module] = args[0].detach(), output
+
+    handles = [m.register_forward_hook(keep) for m in layers]
+    try:
+        with torch.enable_grad():
+            loss = F.cross_entropy(model(x), y, reduction="sum")
+    finally:
+        for h in handles:
+            h.remove()
+    # Gradients w.r.t. the layer outputs only (no weight gradients are formed). reduction="sum" makes the
+    # output gradient of sample n exactly d CE_n / d output_n.
+    grads = dict(zip(layers, torch.autograd.grad(loss, [outs[m] for m in layers])))
+    sums = {}
+    for module, name in layers.items():
+        a, d = acts[module], grads[module]
+        if a.dim() != 2:
+            raise ValueError(f"fisher: layer {name} saw a {a.dim()}-d input; the fast path needs [B, in]")
+        sums[f"{name}.weight"] = d.pow(2).T @ a.pow(2)  # [out, in]
+        if module.bias is not None:
+            sums[f"{name}.bias"] = d.pow(2).sum(0)  # [out]
+    return sums
+
+
+def _loop_sums(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Same sums, one backward per sample: any architecture (used when a layer is not nn.Linear)."""
+    sums = {name: torch.zeros_like(p) for name, p in model.named_parameters()}
+    for n in range(len(y)):
+        model.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x[n:n + 1]), y[n:n + 1]).backward()
+        for name, p in model.named_parameters():
+            sums[name] += p.grad.detach().pow(2)
+    return sums
+
+
+def diagonal_fisher(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> dict:
+    """x: [N, ...], y: [N] slots -> {parameter name: F, same shape}, F >= 0. The model is left unchanged
+    (no gradient remains on it) and in eval mode."""
+    was_training = model.training
+    model.eval()
+    sums_of = _linear_sums if _linear_only(model) else _loop_sums
+    total = {name: torch.zeros_like(p) for name, p in model.named_parameters()}
+    for start in range(0, len(y), batch_size):
+        for name, value in sums_of(model, x[start:start + batch_size], y[start:start + batch_size]).items():
+            total[name] += value
+    model.zero_grad(set_to_none=True)  # the per-sample fallback leaves gradients behind
+    model.train(was_training)
+    return {name: value / max(len(y), 1) for name, value in total.items()}
+
+
+def last_layers_trainable(model: nn.Module, k: int, key: str) -> dict[str, bool]:
+    """fit's `trainable` for the last k nn.Linear layers of `model` (forward order, the head last); a k larger than
+    the model's count is a ConfigError naming the params `key` (the count is known only once the model exists)."""
+    layers = linear_layers(model)
+    if k > len(layers):
+        raise ConfigError(key, f"must be at most the model's {len(layers)} linear layers, got {k}")
+    chosen = {id(p) for layer in layers[-k:] for p in layer.parameters()}
+    return {name: True for name, p in model.named_parameters() if id(p) in chosen}
+
+
+def relabelled_sample(forget: Part, samples: int, num_slots: int, generator: torch.Generator) -> Part:
+    """A seeded draw of min(samples, N_forget) forget images, each labelled with a uniformly random slot other than
+    its own (random_other_slots): the training set of the seed study's random-label baselines."""
+    chosen = torch.randperm(len(forget), generator=generator)[:samples].to(forget.y.device)
+    drawn = Part(forget.x[chosen], forget.y[chosen])
+    return Part(drawn.x, random_other_slots(drawn, num_slots, generator))
