@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup datasets repro test bench clean
+.PHONY: setup datasets testtools repro test bench clean report
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,15 +24,37 @@ datasets:
 	  || echo "note: could not install dataset-fashion-mnist; its test will be skipped" >&2; \
 	else echo "note: not root or no apt-get: dataset-fashion-mnist not installed; its test will be skipped" >&2; fi
 
+# DVC ends a repro with "Use `dvc push`": with a default remote (README, "Sharing results") the outputs and the
+# run-cache are pushed; without one, say so instead of leaving a hint that fails.
+# Debian's chromium (renders `dvc plots show` offline) and openssh-server (an SSH DVC remote on 127.0.0.1) for
+# tests/test_dvc_usage.py and tests/test_dvc_remote.py; as above, a note and skipped tests where they cannot install.
+testtools:
+	@if command -v chromium >/dev/null 2>&1 && [ -x /usr/sbin/sshd ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium openssh-server >/dev/null; } \
+	  || echo "note: could not install chromium/openssh-server; their tests will be skipped" >&2; \
+	else echo "note: not root or no apt-get: chromium/openssh-server not installed; their tests will be skipped" >&2; fi
+
 repro: setup
 	dvc repro dvc.yaml
+	@if dvc remote default >/dev/null 2>&1; then dvc push --run-cache; \
+	else echo "note: no DVC remote configured, nothing pushed (README: Sharing results)"; fi
 
-test: setup datasets
+# The Markdown a reviewer reads (CI posts it with CML): headline table, metrics changed against $(BASE), figures.
+BASE ?= main
+report: setup
+	python src/pr_comment.py --base $(BASE) --out build/pr_comment.md
+
+test: setup datasets testtools
 	pytest
 
 bench: setup
 	python bench/train_loop.py
 	python bench/pipeline.py
 
+# Only what is not tracked: data/ and scenarios/ hold tracked files (manifests, metrics, .gitignore), so there only
+# the ignored files go (`git clean -X`); dvc_plots/ is what `dvc plots show` writes, in the root or a scenario's folder.
 clean:
-	rm -rf $(VENV) data models relearn eval dvc_plots
+	rm -rf $(VENV) models relearn eval runs live .tmp build
+	git clean -fdXq -- data scenarios
+	find . -path ./.git -prune -o -type d -name dvc_plots -prune -exec rm -rf {} +

@@ -1,0 +1,34 @@
+"""The tests' params: params.yaml with tests/tiny_overlay.yaml applied (scikit-learn digits, four chains, short
+budgets). Every key and every method block comes from params.yaml; the overlay holds only what the tests shrink,
+so a method added to params.yaml is in the tests' params with no second copy to keep in sync."""
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from unlearning import overlay
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_OVERLAY = ROOT / "tests" / "tiny_overlay.yaml"
+
+
+def tiny_raw() -> dict:
+    """The tiny params as a plain dict, fresh on each call (tests edit it)."""
+    return overlay.merged(yaml.safe_load((ROOT / "params.yaml").read_text()), overlay.read(TINY_OVERLAY))
+
+
+def _written() -> Path:
+    """The tiny params as a file, for what takes a path (config.load, a bench script's --params): written once per
+    test process into a temporary folder that is removed when the process exits."""
+    folder = Path(tempfile.mkdtemp(prefix="tiny-params-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "params.yaml"
+    path.write_text(yaml.safe_dump(tiny_raw(), sort_keys=False))
+    return path
+
+
+TINY_PARAMS = _written()
