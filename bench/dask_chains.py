@@ -68,7 +68,8 @@ def main() -> None:
     raw["audit"]["attack_chains"] = min(raw["audit"]["attack_chains"], args.chains)
     from stages.base.process import CPU_PIN
 
-    env = {**os.environ, **CPU_PIN, "PYTHONPATH": str(ROOT / "src")}
+    os.environ.update(CPU_PIN)  # this process is a Dask client too (the no-op tasks): the workers check the pin
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     env.pop("DASK_SCHEDULER_ADDRESS", None)
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
