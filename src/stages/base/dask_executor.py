@@ -5,8 +5,8 @@ What travels, and how (no shared file system, no project install on the workers)
   `stages` and `unlearning`, pickled by value) goes once per stage as cloudpickle bytes; a worker unpickles it
   once (a `Shipped` held in its memory) and a peer that needs it fetches those bytes, never the live closure,
   which Dask's own pickling cannot always serialise (a ContextVar in train.fit, for one). The workers need only
-  the same Python and packages
-  (requirements.txt), so a queued experiment with edited code runs that code, not whatever a worker has installed.
+  the same Python and packages (requirements.txt), so a queued experiment with edited code runs that code, not
+  whatever a worker has installed.
 - Each item (a seed, a (seed, k) attack) and its inputs (the models it starts from, read here in the stage) go as
   cloudpickle bytes with the task; the result (model state as .pt bytes, run records, metrics) comes back as bytes.
   At most two tasks per worker thread are in flight, so the stage never holds every chain's inputs at once.
