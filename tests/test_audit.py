@@ -108,3 +108,21 @@ def test_the_report_opens_with_a_verdict_table_of_at_most_120_columns(tiny_cfg):
     text = report(audits, top, tiny_cfg, ["head_mask"], {"original": {"diverged_chains": 0}})
     assert lines[0] in text.split("\n\n")[2] and "Over-forgetting (forget-set accuracy below the retrain band): " \
         "none." in text
+
+
+def test_a_model_diverged_on_every_chain_is_a_row_that_says_so():
+    """Its metrics are NaN on every chain (and so is its speed-up): the verdict table says 'diverged', never 'nan'.
+    With fewer than 4 chains there is no ceiling: the retrain row says why instead of 'nan'."""
+    nan = [float("nan")] * 3
+    table = per_chain({"oracle": {"forget_acc": noisy(0.0, n=3), "test_acc": noisy(0.9, n=3)},
+                       "scrub": {"forget_acc": nan, "test_acc": nan}})
+    table.loc[table.model == "scrub", "runtime_s"] = float("nan")
+    conf = {"oracle": torch.randn(3, 20, generator=torch.Generator().manual_seed(0), dtype=torch.float64),
+            "scrub": torch.full((3, 20), float("nan"), dtype=torch.float64)}
+    top = audit.ceiling(conf)
+    audits = [audit.audit_model(name, table, conf, [0, 1, 2], name == "scrub", top) for name in ("scrub", "oracle")]
+    text = verdict_table(audits, top)
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines()[2:]}
+    assert "nan" not in text
+    assert rows["scrub"].split("|")[2].strip() == "diverged"
+    assert "(< 4 chains)" in rows["retrain"]

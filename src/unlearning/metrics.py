@@ -70,7 +70,10 @@ def gap_to_oracle(per_seed: pd.DataFrame, metrics: tuple[str, ...]) -> pd.Series
     oracle = per_seed[per_seed.model == "oracle"].set_index("seed")[list(metrics)]
     reference = oracle.loc[per_seed.seed].to_numpy()  # [rows, metrics], the oracle of each row's seed
     gaps = np.abs(per_seed[list(metrics)].to_numpy(dtype=float) - reference)  # NaN where a metric does not apply
-    return pd.Series(np.nanmean(gaps, 1), index=per_seed.index)
+    # nanmean without its warning for an all-NaN row (a diverged chain): that row's gap is NaN
+    counted = (~np.isnan(gaps)).sum(1)
+    mean = np.where(counted > 0, np.nansum(gaps, 1) / np.maximum(counted, 1), np.nan)
+    return pd.Series(mean, index=per_seed.index)
 
 
 def ci95_halfwidth(values: np.ndarray) -> float:

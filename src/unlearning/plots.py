@@ -46,6 +46,12 @@ def confusion_figure(frame: pd.DataFrame, title: str, path) -> None:
     """frame: actual (dataset label), predicted (slot name), pooled over seeds; rows normalised to 1."""
     counts = pd.crosstab(frame["actual"], frame["predicted"], normalize="index")
     fig, ax = plt.subplots(figsize=(5.5, 4.8))
+    if counts.empty:  # no prediction to show: the model diverged on every chain (the report says so)
+        ax.text(0.5, 0.5, "no predictions: diverged on every chain", ha="center", va="center")
+        ax.set_axis_off()
+        ax.set_title(title)
+        _save(fig, path)
+        return
     image = ax.imshow(counts.to_numpy(), cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(len(counts.columns)), counts.columns, rotation=45)
     ax.set_yticks(range(len(counts.index)), counts.index)

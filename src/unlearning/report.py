@@ -101,16 +101,19 @@ def verdict_table(audits: list[ModelAudit], ceiling: float) -> str:
     for a in ranked(audits):
         retrain = a.model == REFERENCE
         test = a.metrics.get("test_acc")
+        diverged = a.chains == 0  # on every chain: a row that says so, not a row of NaN
         rows.append({
             "model": "retrain" if retrain else a.model,
-            "forgetting [CI]": f"{ceiling:.3f} ceiling" if retrain else "—" if a.forgetting is None else
+            "forgetting [CI]": (f"{ceiling:.3f} ceiling" if ceiling == ceiling else "— (< 4 chains)") if retrain
+            else "diverged" if diverged else "—" if a.forgetting is None else
             f"{a.forgetting.mean:.3f} [{a.forgetting.low:.3f}, {a.forgetting.high:.3f}]",
-            "of top": "100%" if retrain else "—" if a.ceiling_share is None else f"{a.ceiling_share:.0%}",
-            "final": "—" if a.final is None else f"{a.final:.3f}",
-            "utility": "—" if test is None else f"{test.mean:.3f}",
-            "outside band": "—" if retrain else "".join(a.outside) or "none",
-            "hiding": "—" if retrain else "yes" if a.hiding else "no",
-            "speed-up": "—" if a.speedup is None else f"{a.speedup.mean:.1f}x",
+            "of top": "100%" if retrain else "—" if a.ceiling_share is None or diverged else f"{a.ceiling_share:.0%}",
+            "final": "—" if a.final is None or diverged else f"{a.final:.3f}",
+            "utility": "—" if test is None or diverged else f"{test.mean:.3f}",
+            "outside band": "—" if retrain or diverged else "".join(a.outside) or "none",
+            "hiding": "—" if retrain or diverged else "yes" if a.hiding else "no",
+            "speed-up": "—" if a.speedup is None or diverged or a.speedup.mean != a.speedup.mean
+            else f"{a.speedup.mean:.1f}x",
         })
     return markdown(rows)
 
