@@ -39,11 +39,3 @@ def test_k_above_the_models_layers_names_the_key(tiny_exp, pretrained):
     with pytest.raises(config.ConfigError) as err:
         cf_k.unlearn(pretrained, tiny_exp.splits(0), params, rng.generator(0, "cf"))
     assert err.value.key == "methods.cf_k.k" and "3 linear layers" in str(err.value)
-
-
-@pytest.mark.parametrize("value", [0, -1, 1.5])
-def test_bad_k_names_the_key(tiny_raw, value):
-    tiny_raw["methods"]["cf_k"]["k"] = value
-    with pytest.raises(config.ConfigError) as err:
-        config.parse(tiny_raw)
-    assert err.value.key == "methods.cf_k.k"

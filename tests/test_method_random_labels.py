@@ -65,16 +65,6 @@ def test_salun_rl_trains_kept_data_and_every_forget_image_under_other_labels(mon
     assert torch.equal(x[n_kept:], splits.forget.x) and (y[n_kept:] != splits.forget.y).all()
 
 
-@pytest.mark.parametrize("method, key, value", [
-    ("random_labels", "samples", 0), ("last_layers", "samples", -3), ("last_layers", "layers", 0),
-])
-def test_bad_values_name_the_key(tiny_raw, method, key, value):
-    tiny_raw["methods"][method][key] = value
-    with pytest.raises(config.ConfigError) as err:
-        config.parse(tiny_raw)
-    assert err.value.key == f"methods.{method}.{key}"
-
-
 def test_last_layers_above_the_models_layers_names_the_key(tiny_exp, pretrained):
     params = dataclasses.replace(tiny_exp.cfg.methods["last_layers"], layers=4)
     with pytest.raises(config.ConfigError) as err:

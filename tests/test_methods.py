@@ -1,10 +1,11 @@
-"""Every registered method on tiny data: it lowers forget accuracy and keeps the retained classes."""
+"""Every registered method on tiny data: it lowers forget accuracy and keeps the retained classes; a bad value of
+any of its keys is a ConfigError naming that key."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from unlearning.core import rng
+from unlearning.core import config, rng
 from unlearning.methods import METHODS
 from unlearning.metrics import accuracies
 
@@ -52,3 +53,29 @@ def test_saliency_freeze_changes_only_salient_weights(tiny_exp, tiny_models, pre
     after = torch.cat([p.detach().flatten() for p in model.parameters()])
     changed = (before != after).float().mean().item()
     assert 0 < changed <= params.fraction + 1e-3
+
+
+# (method, key, bad value): the keys each method's Params checks, and some of the shared fit settings
+BAD_VALUES = [
+    ("boundary_shrink", "epsilon", 0.0), ("boundary_shrink", "epsilon", -0.1), ("boundary_shrink", "momentum", 1.0),
+    ("boundary_shrink", "lr", 0.0),
+    ("cf_k", "k", 0), ("cf_k", "k", -1), ("cf_k", "k", 1.5),
+    ("l1_sparse", "l1", 0.0), ("l1_sparse", "momentum", 1.0), ("l1_sparse", "epochs", 0),
+    ("mi_regularizer", "kept_batch_size", 0), ("mi_regularizer", "gamma", 0.0), ("mi_regularizer", "batch_size", -64),
+    ("neggrad", "stop_accuracy", 1.0), ("neggrad", "stop_accuracy", -0.1), ("neggrad", "stop_accuracy", 2),
+    ("neggrad_plus", "alpha", 0.0), ("neggrad_plus", "alpha", 1.0), ("neggrad_plus", "alpha", 1.5),
+    ("neggrad_plus", "momentum", 1.0),
+    ("random_labels", "samples", 0), ("last_layers", "samples", -3), ("last_layers", "layers", 0),
+    ("scrub", "temperature", 0.0), ("scrub", "max_epochs", 99), ("scrub", "kl_weight", -0.5),
+    ("scrub", "forget_batch_size", 0), ("scrub", "momentum", -0.1),
+    ("ssd", "selection", 0.0), ("ssd", "dampening", -1.0), ("ssd", "batch_size", 0),
+    ("ewc", "anchor", -1.0), ("ewc", "fisher_samples", 0), ("salun", "fraction", 1.5),
+]
+
+
+@pytest.mark.parametrize("method, key, value", BAD_VALUES)
+def test_a_bad_value_names_the_key(tiny_raw, method, key, value):
+    tiny_raw["methods"][method][key] = value
+    with pytest.raises(config.ConfigError) as err:
+        config.parse(tiny_raw)
+    assert err.value.key == f"methods.{method}.{key}"

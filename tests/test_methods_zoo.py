@@ -92,14 +92,3 @@ def test_salun_changes_only_salient_weights(tiny_exp, tiny_models, pretrained):
         assert not (moved & ~masks[name]).any(), name  # nothing outside the mask moved
         changed += moved.sum().item()
     assert 0 < changed <= params.fraction * flat(model).numel() + 1
-
-
-@pytest.mark.parametrize("method, key, value", [
-    ("mi_regularizer", "gamma", 0.0), ("ewc", "anchor", -1.0), ("ewc", "fisher_samples", 0), ("neggrad_plus", "alpha", 1.5),
-    ("salun", "fraction", 1.5),  # ssd, scrub, boundary_shrink, l1_sparse: in their tests/test_method_<name>.py
-])
-def test_zoo_params_reject_bad_values_naming_the_key(tiny_raw, method, key, value):
-    tiny_raw["methods"][method][key] = value
-    with pytest.raises(config.ConfigError) as err:
-        config.parse(tiny_raw)
-    assert err.value.key == f"methods.{method}.{key}"
