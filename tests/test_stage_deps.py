@@ -17,7 +17,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 PIPELINES = [ROOT, ROOT / "scenarios" / "layered", ROOT / "scenarios" / "amnesia"]
-COMMAND = re.compile(r"^python (?P<script>\S*src/run_stage\.py) (?P<stage>\S+)(?: (?P<arg>\S+))?$")
+# `exec`: the shell DVC starts replaces itself by the stage, so the stage's parent is dvc and dies with it
+# (stages/base/process.py); dash, Debian's /bin/sh and DVC's shell when $SHELL is unset, would stay in between
+COMMAND = re.compile(r"^exec python (?P<script>\S*src/run_stage\.py) (?P<stage>\S+)(?: (?P<arg>\S+))?$")
 
 
 def stages(pipeline: Path) -> dict[str, dict]:
@@ -73,7 +75,7 @@ CASES = [(pipeline, name, stage) for pipeline in PIPELINES for name, stage in st
                          ids=[f"{c[0].relative_to(ROOT) if c[0] != ROOT else 'root'}:{c[1]}" for c in CASES])
 def test_deps_are_exactly_the_imported_files(pipeline, name, stage):
     match = COMMAND.match(stage["cmd"])
-    assert match, f"{name}: command {stage['cmd']!r} is not `python .../src/run_stage.py <stage> [arg]`"
+    assert match, f"{name}: command {stage['cmd']!r} is not `exec python .../src/run_stage.py <stage> [arg]`"
     extra = [f"unlearning.methods.{match['arg']}"] if match["stage"] == "unlearn" else []
     imported = imported_files(f"stages.{match['stage']}", extra)
     declared = declared_files(pipeline, stage["deps"])

@@ -7,9 +7,11 @@ run before torch (or numpy) is first imported, since their kernel choice is made
   that until committed metrics no longer reproduce on another machine. UNLEARNING_CPU_DISPATCH=native turns the
   pin off (for bench/pipeline.py's cost measurement; never for committed results).
 - die_with_parent: a stage must not outlive the `dvc` that started it. Linux's parent-death signal kills the stage
-  the moment its parent dies, also by `kill -9`, with no helper process or socket. DVC starts `$SHELL -c <cmd>`,
-  and the shells DVC uses (bash, dash, zsh) exec a lone simple command, so the parent is `dvc` itself. Forked
-  workers (stages.base.common.parallel_map) set it again for themselves: it is not inherited across fork.
+  the moment its parent dies, also by `kill -9`, with no helper process or socket. DVC starts `$SHELL -c <cmd>`
+  (`/bin/sh -c` when $SHELL is unset), and every dvc.yaml command begins with `exec`, so the shell replaces itself
+  by the stage and the parent is `dvc` itself: bash would exec a lone command anyway, but dash (Debian's /bin/sh)
+  stays as a parent that outlives dvc and keeps the stage alive. Forked workers (stages.base.common.parallel_map)
+  set it again for themselves: it is not inherited across fork.
 - exit_on_termination: SIGTERM and SIGHUP end the stage through SystemExit, so that `finally` blocks remove
   temporary files; SIGKILL cannot be caught, which is why temporaries live outside every output (unlearning.core.io)."""
 from __future__ import annotations
