@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def sh(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(cwd / "src"),
+    # Python writes bytecode caches next to the sources, as it does on a user's machine (.dvcignore must keep them
+    # out of the stages' directory dependencies), whatever this shell's PYTHONDONTWRITEBYTECODE says
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}, "PYTHONPATH": str(cwd / "src"),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
     assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
@@ -43,6 +45,7 @@ def make_project(where: Path, methods: tuple[str, ...], scenario: dict | None = 
     git = ("git", "-c", "user.name=test", "-c", "user.email=test@example.invalid")
     sh(where, "git", "init", "-q")
     sh(where, sys.executable, "-m", "dvc", "init", "-q")
+    shutil.copy(ROOT / ".dvcignore", where)
     sh(where, sys.executable, "-m", "dvc", "config", "core.analytics", "false")
     sh(where, "git", "add", "-A")
     sh(where, *git, "commit", "-qm", "tiny project")
