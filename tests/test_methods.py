@@ -1,6 +1,8 @@
 """Every registered method on tiny data: it lowers forget accuracy and keeps the retained classes; a bad value of
-any of its keys is a ConfigError naming that key."""
+any of its keys is a ConfigError naming that key; the README's methods table shows each file's TOUCHES and SOURCE."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 import torch
@@ -9,6 +11,7 @@ from unlearning.core import config, rng
 from unlearning.methods import METHODS
 from unlearning.metrics import accuracies
 
+README = Path(__file__).resolve().parents[1] / "README.md"
 RETAIN_FLOOR = 0.75  # the tiny pretrained model scores ~0.95 on retained digits
 
 
@@ -79,3 +82,15 @@ def test_a_bad_value_names_the_key(tiny_raw, method, key, value):
     with pytest.raises(config.ConfigError) as err:
         config.parse(tiny_raw)
     assert err.value.key == f"methods.{method}.{key}"
+
+
+def test_readme_methods_table_is_each_method_files_touches_and_source():
+    """One row per registered method in the README's "## Methods" table, its touches and source columns the
+    method file's own TOUCHES and SOURCE: the file is where a method's source is stated, the README shows it."""
+    section = README.read_text().split("\n## Methods\n")[1].split("\n## ")[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0].strip("`") in METHODS:
+            rows[cells[0].strip("`")] = (cells[2], cells[3])
+    assert rows == {name: (METHODS[name].TOUCHES, METHODS[name].SOURCE) for name in METHODS}

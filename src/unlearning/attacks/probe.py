@@ -9,7 +9,8 @@ Why few-shot: fitted on all forget-train images, a linear probe finds MNIST's 6s
 oracle's included (measured on mnist-5k, seed 0: recall 0.93 oracle vs 0.95 original), so it cannot tell
 unlearning from hiding. With 16 forget samples among ~3 300 others the probe only recalls the class when the
 features make it stand out, as the original's do (0.90 on seeds 0 and 1, mean of 5 draws) and a model that never
-learned it does not (oracle 0.57 and 0.67). Each draw is made once per chain, so that every model of a chain gets the same probe sets.
+learned it does not (oracle 0.57 and 0.67). Each draw is made once per chain, so that every model of a chain gets
+the same probe sets.
 
 The hiding verdict (unlearning.audit) compares a model's recall, over chains, with the retrains' band.
 """
@@ -66,11 +67,6 @@ class Probe:
         if key not in self._memo:  # head_mask and original share the pretrained features: probe them once
             self._memo[key] = self._fit_and_score(x_fit, held_out)
         return self._memo[key]
-
-    def recall_of(self, model, train: Splits, test: Splits) -> float:
-        """`recall` of a model, computing its features."""
-        return self.recall(features(model, train.retain.x), features(model, train.forget.x),
-                           features(model, class_images(test).x))
 
     def _fit_and_score(self, x_fit: np.ndarray, x_eval: np.ndarray) -> float:
         if len(x_eval) == 0:
