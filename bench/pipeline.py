@@ -43,6 +43,29 @@ def run(cwd: Path, *args: str) -> float:
     return time.perf_counter() - start
 
 
+def make_project(folder: Path, overlays: list[Path], sets: list[str]) -> Path:
+    """folder/project: a fresh git + DVC repository holding src/, dvc.yaml and params.yaml with `overlays` applied in
+    order, then the dotted `key=value` overrides (as `dvc exp run -S` would). Also used by bench/frontier.py."""
+    project = folder / "project"
+    shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copy(ROOT / "dvc.yaml", project)
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for path in overlays:
+        params = overlay.merged(params, overlay.read(path))
+    for assignment in sets:
+        key, _, value = assignment.partition("=")
+        *parents, last = key.split(".")
+        node = params
+        for part in parents:
+            node = node[part]
+        node[last] = yaml.safe_load(value)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(project, "git", "init", "-q")
+    run(project, sys.executable, "-m", "dvc", "init", "-q")
+    run(project, sys.executable, "-m", "dvc", "config", "core.analytics", "false")
+    return project
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--overlay", nargs="*", default=[], type=Path, help="overlays applied to params.yaml")
@@ -60,23 +83,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         stage_log = Path(tmp) / "stages.jsonl"
         os.environ["UNLEARNING_STAGE_LOG"] = str(stage_log)
-        project = Path(tmp) / "project"
-        shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        shutil.copy(ROOT / "dvc.yaml", project)
-        params = yaml.safe_load((ROOT / "params.yaml").read_text())
-        for path in args.overlay:
-            params = overlay.merged(params, overlay.read(path))
-        for assignment in args.set:
-            key, _, value = assignment.partition("=")
-            *parents, last = key.split(".")
-            node = params
-            for part in parents:
-                node = node[part]
-            node[last] = yaml.safe_load(value)
-        (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-        run(project, "git", "init", "-q")
-        run(project, sys.executable, "-m", "dvc", "init", "-q")
-        run(project, sys.executable, "-m", "dvc", "config", "core.analytics", "false")
+        project = make_project(Path(tmp), args.overlay, args.set)
         full = run(project, sys.executable, "-m", "dvc", "repro", "-q")
         stages_run = [json.loads(line) for line in stage_log.read_text().splitlines()]
         stage_s = sum(stage["seconds"] for stage in stages_run)

@@ -41,3 +41,15 @@ def row_index(rows: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
 
 def flat(model) -> torch.Tensor:
     return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def top_gradient_mask(model, x, y, fraction: float) -> dict:
+    """The top `fraction` of all weights by |d CE(model(x), y) / d w|, computed here by plain autograd and a sort
+    (not by the methods' own helper): {name: bool mask}."""
+    import torch.nn.functional as F
+    params = dict(model.named_parameters())
+    grads = torch.autograd.grad(F.cross_entropy(model(x), y), list(params.values()))
+    flat_abs = torch.cat([g.abs().flatten() for g in grads])
+    keep = max(1, int(round(fraction * flat_abs.numel())))
+    threshold = flat_abs.sort(descending=True).values[keep - 1]
+    return {name: g.abs() >= threshold for name, g in zip(params, grads)}

@@ -50,9 +50,10 @@ def test_fine_tunes_on_the_forget_images_only_with_their_boundary_labels(tiny_ex
 
     monkeypatch.setattr(boundary_shrink, "fit", spy)
     splits, params = tiny_exp.splits(0), tiny_exp.cfg.methods["boundary_shrink"]
-    low, high = boundary_shrink.pixel_range(splits.pretrain.x)
-    labels = boundary_shrink.boundary_labels(copy.deepcopy(pretrained), splits.forget.x, splits.forget.y,
-                                             params.epsilon, low, high)
+    # the labels by the explicit step, not by boundary_labels: an edit there must not move the expectation too
+    labels = explicit_fgsm_labels(copy.deepcopy(pretrained).eval(), splits.forget.x, splits.forget.y,
+                                  params.epsilon, splits.pretrain.x)
+    assert (labels != splits.forget.y).any()  # so that training on the own labels would differ
     boundary_shrink.unlearn(pretrained, splits, params, rng.generator(0, "zoo"))
     assert len(seen) == 1
     assert torch.equal(seen[0][0], splits.forget.x) and torch.equal(seen[0][1], labels)

@@ -34,11 +34,37 @@ def test_fit_with_momentum_steps_as_torch_sgd():
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
-def test_gamma_decays_linearly_from_twice_gamma_to_zero_with_mean_gamma():
-    gammas = torch.tensor([l1_sparse.gamma_at(t, 100, 0.5) for t in range(101)])
-    assert gammas[0] == 1.0 and gammas[-1] == 0.0
-    assert (gammas[1:] < gammas[:-1]).all()
-    assert gammas[:-1].mean().item() == pytest.approx(0.5, abs=0.01)
+def test_gamma_is_the_references_per_epoch_decay():
+    """gamma (1 - e / E) for epoch e of E: the reference code's alpha * (1 - epoch / unlearn_epochs)."""
+    assert [l1_sparse.gamma_at(e, 4, 0.5) for e in range(4)] == [0.5, 0.375, 0.25, 0.125]
+
+
+def test_every_step_of_an_epoch_uses_that_epochs_gamma(tiny_exp, pretrained, monkeypatch):
+    params = dataclasses.replace(tiny_exp.cfg.methods["l1_sparse"], epochs=3)
+    target = tiny_exp.splits(0).target
+    per_epoch = -(-len(target) // params.batch_size)
+    weights = []
+    real_norm = l1_sparse.l1_norm
+
+    def spy(model):
+        norm = real_norm(model)
+        return _Recorder(norm, weights)
+
+    monkeypatch.setattr(l1_sparse, "l1_norm", spy)
+    l1_sparse.unlearn(pretrained, tiny_exp.splits(0), params, rng.generator(0, "l1"))
+    want = [params.l1 * (1 - e / 3) for e in range(3) for _ in range(per_epoch)]
+    assert weights == pytest.approx(want)
+
+
+class _Recorder:
+    """Stands in for ||theta||_1 and records the scalar it is multiplied by (gamma of that step)."""
+
+    def __init__(self, norm, log):
+        self.norm, self.log = norm, log
+
+    def __rmul__(self, gamma):
+        self.log.append(float(gamma))
+        return gamma * self.norm
 
 
 def test_l1_sparse_ends_with_more_near_zero_weights_than_finetune(tiny_exp, tiny_models):

@@ -50,3 +50,14 @@ def test_cross_entropy_reads_no_forget_label(tiny_exp, pretrained):
     a = mi_regularizer.unlearn(copy.deepcopy(pretrained), splits, params, rng.generator(0, "mi"))
     b = mi_regularizer.unlearn(copy.deepcopy(pretrained), relabelled, params, rng.generator(0, "mi"))
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def test_the_information_term_moves_the_weights(tiny_exp, pretrained):
+    """gamma scales a term that has a gradient: a negligible gamma trains a different model."""
+    splits = tiny_exp.splits(0)
+    params = dataclasses.replace(tiny_exp.cfg.methods["mi_regularizer"], epochs=1)
+    a = mi_regularizer.unlearn(copy.deepcopy(pretrained), splits, params, rng.generator(0, "mi"))
+    b = mi_regularizer.unlearn(copy.deepcopy(pretrained), splits, dataclasses.replace(params, gamma=1e-9),
+                               rng.generator(0, "mi"))
+    gap = max((p - q).abs().max().item() for p, q in zip(a.parameters(), b.parameters()))
+    assert gap > 1e-3, gap

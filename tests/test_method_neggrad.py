@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from method_helpers import forget_only
 from unlearning.core import rng
+from unlearning.core.splits import Part
 from unlearning.methods import neggrad
 
 
@@ -51,9 +52,14 @@ def test_neggrad_is_sgd_ascent_until_the_forget_accuracy_rule_holds(tiny_exp, pr
 
 
 def test_neggrad_takes_no_step_when_nothing_is_left_to_forget(tiny_exp, pretrained):
-    params = dataclasses.replace(tiny_exp.cfg.methods["neggrad"], stop_accuracy=0.999)
+    # Forget images under labels the model does not give them (each label moved one slot on): its accuracy on them
+    # is ~0, far below the rule's 0.5. A rule of 0.999 on the true labels held only by chain 0's one misclassified
+    # forget image of 131, which another CPU's rounding may well classify correctly.
+    splits = tiny_exp.splits(0)
+    forget = Part(splits.forget.x, (splits.forget.y + 1) % splits.num_slots)
+    splits = dataclasses.replace(splits, forget=forget)
+    params = dataclasses.replace(tiny_exp.cfg.methods["neggrad"], stop_accuracy=0.5)
     before = [p.detach().clone() for p in pretrained.parameters()]
-    forget = tiny_exp.splits(0).forget
-    assert neggrad.forget_accuracy(pretrained, forget.x, forget.y) <= 0.999  # the rule already holds
-    model = neggrad.unlearn(pretrained, tiny_exp.splits(0), params, rng.generator(0, "ng"))
+    assert neggrad.forget_accuracy(pretrained, forget.x, forget.y) < 0.1  # the rule already holds, by far
+    model = neggrad.unlearn(pretrained, splits, params, rng.generator(0, "ng"))
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))

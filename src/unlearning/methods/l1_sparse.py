@@ -1,6 +1,7 @@
 """l1_sparse ("Model Sparsity Can Simplify Machine Unlearning", Jia et al. 2023): fine-tune on retain + new data
-with SGD (momentum 0.9, as the paper) on CE + gamma_t * ||theta||_1, gamma_t = (2 - 2t/T) gamma decaying
-linearly from 2 gamma at the first of the T optimiser steps to 0 at the last (the paper's scheduler, mean gamma).
+with SGD (momentum 0.9, as the paper) on CE + gamma_e * ||theta||_1, gamma_e = gamma (1 - e/E) held for the
+whole of epoch e = 0 .. E-1, exactly the reference code's alpha * (1 - epoch / unlearn_epochs) with alpha = the
+paper's gamma = 5e-4 (the paper does not say whether its gamma is the start or the mean; the code says start).
 Under SGD the penalty moves every weight by lr * gamma_t * sign(theta) a step, the same for all: the weights the
 kept data does not hold up reach zero (many carry the forgotten class); the late steps recover accuracy.
 `report` gives the run record the share of weights it left near zero (|w| < NEAR_ZERO).
@@ -24,7 +25,7 @@ NEAR_ZERO = 1e-3  # |w| below this counts as pruned: ~3 % of the MLP's first lay
 
 @dataclass(frozen=True)
 class Params(SGDConfig):
-    l1: float  # gamma: the mean L1 weight; gamma_t = (2 - 2t/T) gamma
+    l1: float  # gamma: the L1 weight of the first epoch; gamma_e = gamma (1 - e / epochs)
 
     def __post_init__(self):
         super().__post_init__()
@@ -36,9 +37,9 @@ def l1_norm(model) -> torch.Tensor:
     return sum(p.abs().sum() for p in model.parameters())
 
 
-def gamma_at(step: int, total: int, gamma: float) -> float:
-    """The L1 weight of optimiser step `step` (0-based) of `total`: (2 - 2 step / total) gamma, mean ~gamma."""
-    return gamma * (2 - 2 * step / total)
+def gamma_at(epoch: int, epochs: int, gamma: float) -> float:
+    """The L1 weight of every step of epoch `epoch` (0-based) of `epochs`: gamma (1 - epoch / epochs)."""
+    return gamma * (1 - epoch / epochs)
 
 
 def near_zero_share(model) -> float:
@@ -54,11 +55,12 @@ def report(model) -> dict:
 
 def unlearn(model, splits, params: Params, generator):
     target = splits.target
-    total = params.epochs * -(-len(target) // params.batch_size)  # optimiser steps T of the run
-    done = [0]  # steps t finished so far; the shared loop reports them through on_step
+    per_epoch = -(-len(target) // params.batch_size)  # optimiser steps of one epoch
+    done = [0]  # steps finished so far; the shared loop reports them through on_step
 
     def loss(model, xb, yb, extra_b):
-        return F.cross_entropy(model(xb), yb) + gamma_at(done[0], total, params.l1) * l1_norm(model)
+        epoch = done[0] // per_epoch  # the epoch this step belongs to
+        return F.cross_entropy(model(xb), yb) + gamma_at(epoch, params.epochs, params.l1) * l1_norm(model)
 
     def advance(step: int) -> None:
         done[0] = step
