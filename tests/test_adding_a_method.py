@@ -1,9 +1,13 @@
-"""The README's "Adding a method" steps, followed literally in a temporary copy of the project: its example method
-file and params block, and nothing else, give a working unlearn@<name> stage."""
+"""The README's "Adding a method" steps, followed literally in temporary copies of the project: its example method
+file and params block, and nothing else, give a working unlearn@<name> stage; with its README row and BAD_VALUES
+entries too, the tests that cover every registered method pass (the steps are complete for `make test`)."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
 import sys
 
 import yaml
@@ -23,7 +27,7 @@ def code_blocks(section: str, language: str) -> list[str]:
 
 def test_the_readme_steps_add_a_method_that_runs(tmp_path):
     section = readme_section()
-    [method_code], [params_block] = code_blocks(section, "python"), code_blocks(section, "yaml")
+    (method_code, _), [params_block] = code_blocks(section, "python"), code_blocks(section, "yaml")
     name = next(iter(yaml.safe_load(params_block)))
     assert f"src/unlearning/methods/{name}.py" in section
     project = make_project(tmp_path / "project", ("original",), audit={"chains": 2, "attack_chains": 2})
@@ -45,3 +49,42 @@ def test_the_readme_steps_add_a_method_that_runs(tmp_path):
     curve = (project / "live" / name / "plots" / "metrics" / "val_forget_acc.tsv").read_text().split()
     pretrained = (project / "live" / "pretrained" / "plots" / "metrics" / "val_forget_acc.tsv").read_text().split()
     assert float(curve[-1]) < float(pretrained[-1]) - 0.3
+
+
+def test_the_readme_steps_are_all_that_make_test_needs(tmp_path):
+    """Every step applied to a copy of the files `make test` reads: the tests that run every registered method
+    (tests/test_methods.py: the tiny-data outcome, the bad values, the README's methods table) pass for it."""
+    section = readme_section()
+    (method_code, bad_values), [params_block], [row] = (code_blocks(section, lang) for lang in ("python", "yaml",
+                                                                                                  "markdown"))
+    name = next(iter(yaml.safe_load(params_block)))
+    project = tmp_path / "project"
+    for folder in ("src", "tests"):
+        shutil.copytree(ROOT / folder, project / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for file in ("README.md", "params.yaml", "dvc.yaml", "pyproject.toml"):
+        shutil.copy(ROOT / file, project / file)
+    # step 1: the file; step 2: the block, under `methods:` (the last block of params.yaml)
+    (project / "src" / "unlearning" / "methods" / f"{name}.py").write_text(method_code)
+    params = project / "params.yaml"
+    params.write_text(params.read_text() + "  " + params_block.replace("\n", "\n  ").rstrip() + "\n")
+    # step 3: the row after the last row of the README's methods table
+    readme = project / "README.md"
+    head, methods = readme.read_text().split("\n## Methods\n", 1)
+    table, rest = methods.split("\n## ", 1)
+    last = [line for line in table.splitlines() if line.startswith("|")][-1]
+    readme.write_text(head + "\n## Methods\n" + table.replace(last + "\n", last + "\n" + row, 1) + "\n## " + rest)
+    # step 4: the bad values, at the end of the BAD_VALUES list
+    tests = project / "tests" / "test_methods.py"
+    start = tests.read_text().index("BAD_VALUES = [")
+    end = tests.read_text().index("\n]\n", start)
+    text = tests.read_text()
+    tests.write_text(text[:end] + "\n    " + bad_values.strip() + text[end:])
+
+    env = {**os.environ, "PYTHONPATH": str(project / "src")}  # the copy's library, not this checkout's
+    # one -q (pyproject's addopts has another): the summary line "N passed" is printed
+    result = subprocess.run([sys.executable, "-m", "pytest", "-o", "addopts=-q", "-p", "no:cacheprovider",
+                             "tests/test_methods.py", "-k", f"{name} or readme_methods_table"], cwd=project, env=env,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:]
+    # the new method's outcome test, each of its bad values and the table test ran
+    assert re.search(rf"\b{1 + len(re.findall(name, bad_values)) + 1} passed\b", result.stdout), result.stdout

@@ -27,7 +27,7 @@ def push_then_pull(run: Path, url: str, clone: Path, on_disk: Path, *settings: t
         for key, value in settings:
             dvc(where, "remote", "modify", "--local", "store", key, value)
         if where == run:
-            dvc(run, "push", "-q", "--run-cache")
+            dvc(run, "push", "-q", "--run-cache", "dvc.yaml")  # as the README and `make repro` push
             assert any((on_disk / "runs").rglob("*")), "the run-cache was not pushed"
             assert any((on_disk / "files" / "md5").rglob("*"))
     dvc(clone, "pull", "-q", "dvc.yaml")  # the main pipeline: the tiny run did not reproduce the scenarios

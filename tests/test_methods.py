@@ -12,17 +12,26 @@ from unlearning.methods import METHODS
 from unlearning.metrics import accuracies
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-RETAIN_FLOOR = 0.75  # the tiny pretrained model scores ~0.95 on retained digits
+# The tiny pretrained model scores 0.95-0.97 on retained test digits (chains 0-3); the lowest any method leaves is
+# 0.83 (npo, chain 3; chain 0: 0.84), on AVX-512 and under AVX2 dispatch alike: 0.08 (23 images) above this floor.
+RETAIN_FLOOR = 0.75
 
 
 @pytest.mark.parametrize("name", sorted(set(METHODS) - {"original"}))
 def test_method_lowers_forget_accuracy_and_keeps_retain(name, tiny_exp, tiny_models, pretrained):
+    """Forgetting, stated against the two models that define it: the forget accuracy ends nearer the retrain's
+    (the oracle never saw a 6: 0.00) than the original's (0.97), i.e. below their midpoint (0.49). A fixed drop
+    from the original sat within one CPU's last bits of boundary_shrink's value (0.694 on AVX-512 against 0.672);
+    with the tiny budgets of tests/tiny_overlay.yaml every method ends at <= 0.33 on each of chains 0-3 and at
+    <= 0.19 on chain 0, on AVX-512 and under ATEN_CPU_CAPABILITY=avx2 alike, so another CPU's rounding, which
+    moves a chain's value by a few images at most, cannot reach the midpoint."""
     test = tiny_exp.splits(0, "test")
-    before = accuracies(tiny_models["pretrained"], test)
+    original = accuracies(tiny_models["pretrained"], test)
+    oracle = accuracies(tiny_models["oracle"], test)
     after = accuracies(METHODS[name].unlearn(pretrained, tiny_exp.splits(0), tiny_exp.cfg.methods[name],
                                              rng.generator(0, "test", name)), test)
-    assert before["forget_acc"] > 0.8
-    assert after["forget_acc"] < before["forget_acc"] - 0.3, after
+    assert original["forget_acc"] - oracle["forget_acc"] > 0.8  # there is something to forget
+    assert after["forget_acc"] < (original["forget_acc"] + oracle["forget_acc"]) / 2, after
     assert after["retain_acc"] > RETAIN_FLOOR, after
 
 
@@ -73,6 +82,13 @@ BAD_VALUES = [
     ("scrub", "forget_batch_size", 0), ("scrub", "momentum", -0.1),
     ("ssd", "selection", 0.0), ("ssd", "dampening", -1.0), ("ssd", "batch_size", 0),
     ("ewc", "anchor", -1.0), ("ewc", "fisher_samples", 0), ("salun", "fraction", 1.5),
+    ("salun", "weight_decay", -1.0), ("salun_rl", "weight_decay", -1.0), ("neggrad_plus", "l2_pull", -0.1),
+    ("scrub", "ce_weight", 0.0), ("scrub", "weight_decay", -1.0),
+    ("eu_k", "k", 0), ("eu_k", "lr", 0.0), ("fisher_forgetting", "alpha", 0.0),
+    ("bad_teacher", "retain_share", 0.0), ("bad_teacher", "retain_share", 1.5), ("bad_teacher", "temperature", 0.0),
+    ("scrub_r", "reference_error", 1.5), ("scrub_r", "max_epochs", 99), ("boundary_expanding", "momentum", 1.0),
+    ("npo", "beta", 0.0), ("npo", "retain_weight", -1.0),
+    ("retrain_short", "share", 0.0), ("retrain_short", "share", 1.5), ("retrain_short", "lr", 0.0),
 ]
 
 
