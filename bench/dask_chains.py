@@ -30,6 +30,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from dask_cluster import local_cluster  # noqa: E402
 from tiny_params import tiny_raw  # noqa: E402
 
+from unlearning.core import config  # noqa: E402
+
 
 def stage_seconds(workdir: Path, raw: dict, env: dict) -> float:
     (workdir / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
@@ -40,16 +42,16 @@ def stage_seconds(workdir: Path, raw: dict, env: dict) -> float:
     return time.perf_counter() - start
 
 
-def noop_overhead_s(address: str, tasks: int) -> float:
+def noop_overhead_s(executor, tasks: int) -> float:
     """Seconds per no-op task through dask_map (pickling, scheduling, the round trip), minus the same map run
     serially here."""
     from stages.base import dask_executor
 
     items = list(range(tasks))
-    with dask_executor.connect(address) as client:
-        dask_executor.dask_map(client, abs, items[:4], None, gpu=False)  # warm: the first connection of a worker
+    with dask_executor.connect(executor) as (client, trusted):
+        dask_executor.dask_map(client, abs, items[:4], None, gpu=False, trusted=trusted)  # warm: a worker's first
         start = time.perf_counter()
-        dask_executor.dask_map(client, abs, items, None, gpu=False)
+        dask_executor.dask_map(client, abs, items, None, gpu=False, trusted=trusted)
         on_dask = time.perf_counter() - start
     start = time.perf_counter()
     [abs(i) for i in items]
@@ -80,12 +82,13 @@ def main() -> None:
                        check=True, stdout=subprocess.DEVNULL)
         seconds = {"local pool": stage_seconds(work, raw, env)}
         with local_cluster(Path(tmp) / "dask", workers=1) as cluster:
-            dask_raw = {**raw, "executor": {"kind": "dask", "address": cluster.address}}
+            dask_raw = {**raw, "executor": cluster.executor()}
             seconds["dask, 1 worker"] = stage_seconds(work, dask_raw, env)
             cluster.add_worker()
             cluster.wait_for_workers(2)
             seconds["dask, 2 workers"] = stage_seconds(work, dask_raw, env)
-            overhead = noop_overhead_s(cluster.address, args.noop_tasks)
+            overhead = noop_overhead_s(config.parse_dataclass(config.ExecutorConfig, cluster.executor(), "executor"),
+                                       args.noop_tasks)
     base = seconds["local pool"]
     print(f"oracle stage, {args.chains} chains (tiny params, data {args.data}), {os.cpu_count()} CPUs, "
           f"UNLEARNING_WORKERS={os.environ.get('UNLEARNING_WORKERS', 'CPU count')}")

@@ -5,23 +5,56 @@ Run as a script, this file puts its own folder (this checkout's src/) first on s
 code of the workspace it runs in; `python -m stages.<stage>` with the editable install would import the checkout
 that was installed, which is wrong for `dvc exp run --queue` / `--temp`, whose workspaces are copies elsewhere.
 Before anything imports torch it pins the CPU kernels and ties the stage's life to dvc's (stages/process.py).
+It writes no bytecode: a __pycache__ file cut short by a full disk made every later stage of the checkout fail with
+"marshal data too short", even after space was freed (tests/test_full_disk.py).
+
+Only the stages of the pipelines' dvc.yaml files run (STAGES; tests/test_stage_deps.py checks the two agree):
+any other name, or a stage without the argument it needs, is one line on stderr and exit code 2.
 
 A stage that ends normally prints `stage <name>: <seconds> s` on stderr. UNLEARNING_STAGE_LOG=<file> appends one
 JSON line per stage: module, args, wall seconds, the peak resident memory of the stage and of its worker processes,
 torch's CPU kernel capability and the project files the stage imported (bench/pipeline.py and the tests read it)."""
-import json
-import os
-import resource
-import runpy
 import sys
-import time
-from importlib.util import find_spec
-from pathlib import Path
+
+sys.dont_write_bytecode = True  # before any import of the project's modules (see the docstring)
+
+import json  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import runpy  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 SRC = Path(__file__).resolve().parent
 sys.path.insert(0, str(SRC))
 
 from stages.base import process  # noqa: E402  (after the sys.path line: this checkout's stages package)
+
+# stage -> what its one argument names (None: it takes none); the commands of dvc.yaml and scenarios/*/dvc.yaml
+STAGES = {"download": None, "pretrain": None, "oracle": None, "oracle_b": None, "unlearn": "a method",
+          "relearn": "a method, oracle or oracle_b",
+          "evaluate": None, "plot": None,
+          **{f"layered.{name}": None for name in ("download", "pretrain", "oracle", "unlearn", "relearn", "evaluate",
+                                                  "plot")},
+          "amnesia.data": None, "amnesia.classifier": None, "amnesia.train": "original or oracle",
+          "amnesia.forget": "a method", "amnesia.evaluate": None, "amnesia.plot": None}
+USAGE = "usage: python src/run_stage.py <stage> [argument], e.g. ... unlearn finetune"
+
+
+def parse_args(argv: list[str]) -> tuple[str, list[str]]:
+    """(module, args) of a stage of STAGES, or a ValueError saying what is wrong. The argument (a method's name) is
+    checked against params.yaml by the stage itself."""
+    if not argv:
+        raise ValueError(f"{USAGE}; stages: {', '.join(STAGES)}")
+    name, args = argv[0], argv[1:]
+    if name not in STAGES:
+        raise ValueError(f"error: unknown stage {name!r}; allowed: {', '.join(STAGES)}")
+    wanted = STAGES[name]
+    if wanted is None and args:
+        raise ValueError(f"error: stage {name} takes no argument, got {' '.join(args)!r}")
+    if wanted is not None and (len(args) != 1 or not args[0].isidentifier()):
+        raise ValueError(f"error: stage {name} takes one argument, {wanted}, got {' '.join(args)!r}")
+    return f"stages.{name}", args
 
 
 def project_files() -> list[str]:
@@ -46,16 +79,14 @@ def log_stage(module: str, args: list[str], seconds: float) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) < 2:
-        print("usage: python src/run_stage.py <stage> [args], e.g. ... unlearn finetune", file=sys.stderr)
+    try:
+        module, args = parse_args(sys.argv[1:])
+    except ValueError as err:
+        print(err, file=sys.stderr)
         sys.exit(2)
     process.pin_cpu_dispatch()
     process.die_with_parent()
     process.exit_on_termination()
-    module, args = f"stages.{sys.argv[1]}", sys.argv[2:]
-    if find_spec(module) is None:
-        print(f"error: no stage module {module}", file=sys.stderr)
-        sys.exit(2)
     start = time.perf_counter()
     sys.argv = [module, *args]
     try:

@@ -27,10 +27,10 @@ def snapshot(project: Path) -> dict[str, bytes]:
             for p in sorted((project / folder).rglob("*")) if p.is_file() and p.name != ".gitignore"}
 
 
-def use_executor(project: Path, address: str) -> None:
+def use_executor(project: Path, cluster) -> None:
     params = project / "params.yaml"
     raw = yaml.safe_load(params.read_text())
-    raw["executor"] = {"kind": "dask", "address": address}
+    raw["executor"] = cluster.executor()
     params.write_text(yaml.safe_dump(raw, sort_keys=False))
 
 
@@ -49,7 +49,7 @@ def local_run(tmp_path_factory) -> dict[str, bytes]:
 
 def test_dask_outputs_are_byte_identical_to_the_local_executor(cluster, local_run, tmp_path):
     project = make_project(tmp_path / "project", METHODS)
-    use_executor(project, cluster.address)
+    use_executor(project, cluster)
     sh(project, sys.executable, "-m", "dvc", "repro", "-q", *STAGES)
     on_dask = snapshot(project)
     assert sorted(on_dask) == sorted(local_run) and len(on_dask) > 10
@@ -60,13 +60,11 @@ def test_dask_outputs_are_byte_identical_to_the_local_executor(cluster, local_ru
 
 def chain_tasks(cluster) -> int:
     """How many chain tasks (keys chain-<token>-<i>) the scheduler has finished so far."""
-    from distributed import Client
-
     def count(dask_scheduler) -> int:
         return len({entry[0] for entry in dask_scheduler.transition_log
                     if str(entry[0]).startswith("chain-") and entry[2] == "memory"})
 
-    with Client(cluster.address, set_as_default=False, timeout=30) as client:
+    with cluster.client() as client:
         return client.run_on_scheduler(count)
 
 
@@ -78,18 +76,16 @@ SLOW_PRETRAIN = {"train": {"epochs": 300}}
 def test_a_worker_killed_mid_stage_changes_no_output(cluster, tmp_path):
     """The kill lands while the pretrain stage's chain tasks run on the workers: the scheduler reruns the lost task
     on the other worker (a replacement joins for the next test), and every output is the local executor's."""
-    from distributed import Client
-
     local = make_project(tmp_path / "local", METHODS, **SLOW_PRETRAIN)
     sh(local, sys.executable, "-m", "dvc", "repro", "-q", "pretrain")
     expected = snapshot(local)
     project = make_project(tmp_path / "project", METHODS, **SLOW_PRETRAIN)
-    use_executor(project, cluster.address)
+    use_executor(project, cluster)
     env = {**os.environ, "PYTHONPATH": str(project / "src")}
     repro = subprocess.Popen([sys.executable, "-m", "dvc", "repro", "-q", "pretrain"], cwd=project, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     victim = None
-    with Client(cluster.address, set_as_default=False, timeout=30) as client:
+    with cluster.client() as client:
         deadline = time.monotonic() + 240
         while victim is None and repro.poll() is None and time.monotonic() < deadline:
             for address, keys in client.processing().items():
@@ -112,7 +108,7 @@ def test_an_unreachable_scheduler_is_one_line_naming_the_key(tmp_path, tiny_raw)
     with_data(tmp_path, tiny_raw)
     before = files_in(tmp_path)
     address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
-    raw = {**tiny_raw, "executor": {"kind": "dask", "address": address}}
+    raw = {**tiny_raw, "executor": {**tiny_raw["executor"], "kind": "dask", "address": address}}
     result = run_stage(tmp_path, raw, "pretrain")
     assert result.returncode == 2, result.stderr
     [line] = result.stderr.strip().splitlines()
@@ -123,7 +119,8 @@ def test_an_unreachable_scheduler_is_one_line_naming_the_key(tmp_path, tiny_raw)
 def test_dask_without_an_address_names_the_key_and_the_variable(tmp_path, tiny_raw, monkeypatch):
     monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
     with_data(tmp_path, tiny_raw)
-    result = run_stage(tmp_path, {**tiny_raw, "executor": {"kind": "dask", "address": None}}, "oracle")
+    result = run_stage(tmp_path, {**tiny_raw, "executor": {**tiny_raw["executor"], "kind": "dask", "address": None}},
+                       "oracle")
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert "executor.address" in line and "DASK_SCHEDULER_ADDRESS" in line
@@ -134,14 +131,13 @@ def test_the_stage_function_reaches_a_second_worker_as_bytes(cluster):
     The closure holds train.fit's ContextVar, which Dask's own pickling of the live function cannot serialise."""
     import operator
 
-    from distributed import Client
     from stages.base.dask_executor import ship
     from unlearning.core import train
 
     def stage_fn(x: int) -> tuple[int, str]:
         return x * 2, type(train._EPOCH_HOOK).__name__
 
-    with Client(cluster.address, set_as_default=False, timeout=30) as client:
+    with cluster.client() as client:
         client.wait_for_workers(2, timeout=60)
         runner = ship(client, stage_fn, key="runner-fetch-test")
         runner.result()

@@ -16,7 +16,7 @@ def main() -> None:
     tensors = data.build(cfg.data.name, cfg.data.test_fraction)
     target = data_path(cfg)
     with io.atomic_path(target) as tmp:
-        torch.save(tensors, tmp)
+        io.torch_save(tensors, tmp)  # a full disk: one line naming data/<name>.pt
         digest = data.sha256(tmp)  # of the file that becomes `target` when the stage succeeds
     io.write_json(manifest_path(cfg), {
         "dataset": cfg.data.name,

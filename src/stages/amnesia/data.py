@@ -2,8 +2,6 @@
 -> data/<name>.pt (uint8 images [N, 1, H, W], int64 labels)."""
 from __future__ import annotations
 
-import torch
-
 from stages.amnesia.common import config, data_path
 from stages.base.common import stage
 from unlearning.core import data, io
@@ -14,7 +12,7 @@ def main() -> None:
     cfg = config()
     tensors = data.build(cfg.data.name, cfg.data.test_fraction)
     with io.atomic_path(data_path(cfg)) as tmp:
-        torch.save(tensors, tmp)
+        io.torch_save(tensors, tmp)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,11 @@ What travels, and how (no shared file system, no project install on the workers)
   the same Python and packages (requirements.txt), so a queued experiment with edited code runs that code, not
   whatever a worker has installed.
 - Each item (a seed, a (seed, k) attack) and its inputs (the models it starts from, read here in the stage) go as
-  cloudpickle bytes with the task; the result (model state as .pt bytes, run records, metrics) comes back as bytes.
+  cloudpickle bytes with the task; the result (model state as .pt bytes, run records, metrics) comes back as the
+  bytes of torch.save. Over tls:// the scheduler admits only workers with the cluster's certificates, and the
+  stage loads results as they are; over tcp:// nothing vouches for a worker, so the stage loads them with torch's
+  weights_only loader (tensors and plain data only: a crafted pickle cannot run code in the stage) and a stage
+  whose results hold more (evaluate's tables) needs tls://. Whom the stage trusts: stages.base.dask_security.
   At most two tasks per worker thread are in flight, so the stage never holds every chain's inputs at once.
 - Fault tolerance is Dask's: a task whose worker dies is rerun elsewhere by the scheduler (its
   distributed.scheduler.allowed-failures, 3 by default), and the unpickled function it needs is recomputed from
@@ -36,10 +40,10 @@ from typing import Callable, Sequence
 
 import cloudpickle
 
-from stages.base import process
-from unlearning.core.config import ConfigError
+from stages.base import dask_security, process
+from stages.base.dask_security import CONNECT_TIMEOUT_S
+from unlearning.core.config import ConfigError, ExecutorConfig
 
-CONNECT_TIMEOUT_S = 5  # an unreachable scheduler fails the stage this fast (exit 2), before any work
 ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
 IN_FLIGHT_PER_THREAD = 2  # tasks queued per worker thread: no worker idles between tasks, inputs stay bounded
 
@@ -132,20 +136,41 @@ def _task_runner(fn: Callable, with_inputs: bool, threads: int, pin: dict) -> Ca
         torch.set_num_threads(threads)
         item = cloudpickle.loads(item_blob)
         result = fn(item, cloudpickle.loads(inputs_blob)) if with_inputs else fn(item)
-        return cloudpickle.dumps(result)
+        buffer = io.BytesIO()
+        torch.save(result, buffer)
+        return buffer.getvalue()
 
     return run
 
 
+def load_result(blob: bytes, trusted: bool):
+    """A task's result as the worker saved it; from a worker that TLS did not vouch for, tensors and plain data
+    only (torch's weights_only loader refuses any other global a pickle names, os.system included)."""
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(io.BytesIO(blob), map_location="cpu", weights_only=not trusted)
+    except pickle.UnpicklingError as err:
+        raise ConfigError("executor.address", "a worker's result over plain tcp:// holds more than tensors and "
+                                              f"plain data ({str(err).splitlines()[0][:100]}); use a tls:// "
+                                              "scheduler (README)") from None
+
+
 @contextlib.contextmanager
-def connect(configured: str | None):
-    """A distributed.Client on the scheduler, with a worker present; a scheduler that cannot be reached, or has no
-    worker, is a ConfigError naming the address and the key it came from."""
+def connect(executor: ExecutorConfig):
+    """A distributed.Client on the scheduler, with a worker present, and whether TLS vouches for its peers; an
+    address refused by dask_security, a scheduler that cannot be reached, or has no worker, is a ConfigError naming
+    the address and the key it came from."""
     from distributed import Client
 
-    address, key = scheduler_address(configured)
+    address, key = scheduler_address(executor.address)
+    scheme = dask_security.check_address(address, key, executor)
+    secure = dask_security.security(executor.tls) if scheme == "tls" else None
+    dask_security.probe(address, key, secure)  # bounded: Client() can wait for good on a foreign server
     try:
-        client = Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+        client = Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False, security=secure)
     except (OSError, TimeoutError, ValueError) as err:
         raise ConfigError("executor.address", f"cannot reach the Dask scheduler at {address} (from {key}) within "
                                               f"{CONNECT_TIMEOUT_S} s: {str(err).splitlines()[0][:120]}") from None
@@ -160,15 +185,16 @@ def connect(configured: str | None):
                 if theirs != value:
                     raise ConfigError("executor", f"Dask worker {worker} runs with {name}={theirs}, the stage with "
                                                   f"{value}: start the workers with the stage's CPU pin (README)")
-        yield client
+        yield client, scheme == "tls"
     finally:
         client.close()
 
 
-def dask_map(client, fn: Callable, items: Sequence, inputs: Callable | None, gpu: bool,
+def dask_map(client, fn: Callable, items: Sequence, inputs: Callable | None, gpu: bool, trusted: bool,
              on_done: Callable[[int, object], None] | None = None) -> list:
     """[fn(item)] or [fn(item, inputs(item))] on the cluster of `client` (see connect), in the order of items;
-    inputs run here. on_done(i, result) is called here as each item's result arrives (in completion order)."""
+    inputs run here. on_done(i, result) is called here as each item's result arrives (in completion order).
+    trusted: TLS vouches for the workers (see load_result)."""
     import torch
     from distributed import as_completed
 
@@ -198,7 +224,7 @@ def dask_map(client, fn: Callable, items: Sequence, inputs: Callable | None, gpu
             submit_next()
         for future in running:
             i = index.pop(future.key)
-            results[i] = cloudpickle.loads(future.result())
+            results[i] = load_result(future.result(), trusted)
             if on_done is not None:
                 on_done(i, results[i])
             future.release()

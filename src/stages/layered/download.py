@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 
-import torch
-
 from stages.base.common import stage
 from stages.layered.common import DATA, MANIFEST, load_config
 from unlearning.core import io
@@ -18,7 +16,7 @@ def main() -> None:
     cfg = load_config()
     generated = data.generate(cfg.data, cfg.seeds)
     with io.atomic_path(DATA) as tmp:
-        torch.save(generated, tmp)
+        io.torch_save(generated, tmp)
         digest = hashlib.sha256(tmp.read_bytes()).hexdigest()  # of the file that becomes DATA on success
     share = data.same_set_neighbour_share(generated["means"])
     io.write_json(MANIFEST, {

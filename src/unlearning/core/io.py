@@ -6,6 +6,7 @@ output or a dependency: writes go to a temporary path under TEMP_ROOT (the stage
 be read (missing, truncated, not what it should be) is an InputError naming it and saying how to recover."""
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -49,6 +50,13 @@ def _replace(tmp: Path, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _target_name(filename, tmp: Path, path: Path) -> str:
+    """The output a failed write was making: `path`, or the file inside it where the temporary is a directory."""
+    if filename is None or not Path(filename).is_relative_to(tmp):
+        return str(path) if filename is None else str(filename)
+    return str(path / Path(filename).relative_to(tmp))
+
+
 @contextmanager
 def atomic_path(path: str | Path):
     """Yield a temporary path; on success it replaces `path` (file or directory), on error it vanishes.
@@ -59,7 +67,10 @@ def atomic_path(path: str | Path):
     tmp = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}.{path.name}.", dir=root)) / path.name
     deferred = False
     try:
-        yield tmp
+        try:
+            yield tmp
+        except OSError as err:  # a full disk, say: name the output, not its temporary (write() names no file)
+            raise OSError(err.errno, err.strerror or str(err), _target_name(err.filename, tmp, path)) from None
         if _PENDING is not None and _PENDING_PID == os.getpid():
             _PENDING.append((tmp, path))
             deferred = True
@@ -143,9 +154,19 @@ def state_bytes(model: torch.nn.Module) -> bytes:
     return buffer.getvalue()
 
 
+def torch_save(obj, tmp: Path) -> None:
+    """torch.save(obj, tmp) for a temporary of atomic_path. Saved to a path, not as bytes: the file records the
+    path's stem, so bytes saved otherwise would differ and change data/*.pt's hash. Its file writer reports a full
+    disk as a RuntimeError that names neither the file nor the cause; raised as an OSError, atomic_path names
+    the file."""
+    try:
+        torch.save(obj, tmp)
+    except RuntimeError as err:
+        raise OSError(errno.EIO, f"torch.save: {str(err).splitlines()[0][:120]}") from None
+
+
 def write_bytes(path: str | Path, data: bytes) -> None:
-    """Written by Python: a full disk is then an OSError naming the file (torch.save's own writer raises a
-    RuntimeError that names neither)."""
+    """Written by Python: a full disk is then an OSError naming the file (see torch_save)."""
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
 
