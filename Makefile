@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup datasets testtools repro test bench clean report
+.PHONY: setup datasets testtools repro suite test bench clean report
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,9 @@ datasets:
 	else echo "note: not root or no apt-get: dataset-fashion-mnist not installed; its test will be skipped" >&2; fi
 
 # DVC ends a repro with "Use `dvc push`": with a default remote (README, "Sharing results") the outputs and the
-# run-cache are pushed; without one, say so instead of leaving a hint that fails.
+# run-cache are pushed; without one, say so instead of leaving a hint that fails. Targeted at dvc.yaml: the scenarios'
+# pipelines (scenarios/*/dvc.yaml) are in this DVC project too, and an untargeted push also tries their outputs,
+# which `make repro` never makes (a warning per missing file).
 # Debian's chromium (renders `dvc plots show` offline) and openssh-server (an SSH DVC remote on 127.0.0.1) for
 # tests/test_dvc_usage.py and tests/test_dvc_remote.py; as above, a note and skipped tests where they cannot install.
 testtools:
@@ -37,8 +39,13 @@ testtools:
 
 repro: setup
 	dvc repro dvc.yaml
-	@if dvc remote default >/dev/null 2>&1; then dvc push --run-cache; \
+	@if dvc remote default >/dev/null 2>&1; then dvc push --run-cache dvc.yaml; \
 	else echo "note: no DVC remote configured, nothing pushed (README: Sharing results)"; fi
+
+# The suite of forget requests (suite/params.yaml): the whole pipeline per request, then suite/report.md. Needs
+# Debian's dataset-fashion-mnist for its Fashion-MNIST request (or torchvision's download).
+suite: setup datasets
+	dvc repro suite/dvc.yaml
 
 # The Markdown a reviewer reads (CI posts it with CML): headline table, metrics changed against $(BASE), figures.
 BASE ?= main

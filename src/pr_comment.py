@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 MODELS = Path("metrics/models")
-FIGURES = ("tradeoff", "bands", "relearn", "probe")  # plots/images/<name>.png, most telling first
-COLUMNS = (("forgetting_score", "forgetting"), ("final_score", "final"), ("forget_acc", "forget"),
-           ("retain_acc", "retain"), ("test_acc", "test"), ("outside_band", "outside band"), ("hiding", "hiding"))
+FIGURES = ("score", "differences", "relearn", "probe")  # plots/images/<name>.png, most telling first
+COLUMNS = (("forgetting_score", "forgetting"), ("ceiling_share", "of top"), ("forget_acc", "forget"),
+           ("test_acc", "test"), ("different", "different"), ("equivalent", "equivalent"), ("hiding", "hiding"))
 
 
 def cell(value) -> str:
@@ -27,11 +27,11 @@ def headline_table(models: dict[str, dict]) -> str:
     """Model plus 7 numbers; highest forgetting score first, the retrain last."""
     def rank(item):
         name, m = item
-        return (name == "oracle", -(m.get("forgetting_score") or -1.0), name)
+        return (name in ("oracle", "oracle_b"), name == "oracle", -(m.get("forgetting_score") or -1.0), name)
 
     lines = ["| model | " + " | ".join(title for _, title in COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
     for name, m in sorted(models.items(), key=rank):
-        shown = "retrain (reference)" if name == "oracle" else name
+        shown = {"oracle": "retrain (reference)", "oracle_b": "exact retrain"}.get(name, name)
         lines.append(f"| {shown} | " + " | ".join(cell(m.get(key)) for key, _ in COLUMNS) + " |")
     return "\n".join(lines)
 
@@ -54,8 +54,9 @@ def comment(base: str, out: Path) -> str:
     return "\n\n".join([
         "## Unlearning lab: results of this branch",
         headline_table(models),
-        "forgetting: per-example forgetting score; final: with the utility ratios; forget/retain/test: accuracy; "
-        "outside band: metrics outside the retrains' 95 % band; hiding: 1 = the probe still reads the class.",
+        "forgetting: per-example forgetting score; of top: its share of the exact retrain's; forget/test: accuracy; "
+        "different / equivalent: metrics shown beyond / within their tolerance of the retrains'; hiding: 1 = the "
+        "probe still reads the class.",
         f"### Metrics that changed against `{base}`",
         metrics_diff(base),
         "### Figures",

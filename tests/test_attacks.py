@@ -139,8 +139,9 @@ def test_one_forward_pass_gives_what_predict_and_features_give(tiny_exp, tiny_mo
         assert torch.equal(layout.scored(out, name).y, part.y), name
     # test.forget is scored.forget and test.class here: their rows are shared, not forwarded twice
     assert layout.rows["scored.forget"] == layout.rows["test.class"]
-    assert len(layout.x) == sum(len(p) for p in (tiny_exp.splits(0).retain, tiny_exp.splits(0).forget, test.forget,
-                                                 test.retain, test.new))
+    train = tiny_exp.splits(0)
+    assert len(layout.x) == sum(len(p) for p in (train.retain, train.new, train.forget, test.forget, test.retain,
+                                                 test.new))
 
 
 @pytest.mark.parametrize("kind", ["forget_class", "forget_subset"])

@@ -67,7 +67,7 @@ CASES = [
     ("audit.chains", 2.5, "stages.oracle", "audit.chains", "must be an integer"),
     ("audit.chains", "32", "stages.evaluate", "audit.chains", "must be an integer"),
     ("audit.attack_chains", 1, "stages.evaluate", "audit.attack_chains", "from 2 to chains"),
-    ("audit.attack_chains", 5, "stages.pretrain", "audit.attack_chains", "from 2 to chains (4)"),
+    ("audit.attack_chains", 7, "stages.pretrain", "audit.attack_chains", "from 2 to chains (6)"),
     ("audit.probe_draws", 0, "stages.evaluate", "audit.probe_draws", ">= 1"),
     ("audit", DELETE, "stages.pretrain", "audit", "missing"),
     ("data.validation_fraction", 0.6, "stages.pretrain", "data.validation_fraction", "(0, 0.5)"),

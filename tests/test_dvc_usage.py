@@ -15,7 +15,7 @@ import pytest
 from dvc_project import ROOT, dvc, sh
 
 WIDTH = 200  # the widest line a terminal shows without wrapping, the bound the README promises
-MODELS = ("original", "finetune", "head_mask", "oracle")
+MODELS = ("original", "finetune", "head_mask", "oracle", "oracle_b")
 # README, "Comparing a change": the invocations whose output a person reads after changing one method
 COMPARE = (("exp", "diff"), ("metrics", "diff"), ("params", "diff"))
 

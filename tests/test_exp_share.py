@@ -48,5 +48,6 @@ def test_a_queued_experiment_travels_through_git_and_dvc_remotes(tmp_path):
     adopt(second)
     adopt(first)
     pulled = outputs(second)
-    assert len(pulled) == 6 and pulled == outputs(first)  # pretrained, oracle, unlearned/original: 2 chains each
+    # pretrained, oracle, oracle_b, unlearned/original: 2 chains each
+    assert len(pulled) == 8 and pulled == outputs(first)
     assert "up to date" in dvc(second, "status", "--with-deps", "evaluate").lower()

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from unlearning.forgetting_score import (DELTA, EPSILON_CAP, accuracy_ratio, example_epsilons, final_score,
-                                         forgetting_quality, forgetting_score, logit_confidence, max_epsilon,
-                                         score_ceiling)
+from unlearning.forgetting_score import (DELTA, EPSILON_CAP, accuracy_ratio, bootstrap_scores, example_epsilons,
+                                         final_score, forgetting_quality, forgetting_score, logit_confidence,
+                                         max_epsilon)
 
 
 def rule_epsilon(fpr: float, fnr: float) -> float | None:
@@ -152,14 +152,19 @@ def test_calibration_on_normal_confidences():
     assert far < 1 / 32  # short of perfect separation, epsilon ~ log(31): 2^-6 points at most
 
 
-def test_score_ceiling_is_the_identical_sample_score():
+def test_bootstrap_rescores_resamples_of_each_side():
+    """Each resample draws each side's models with replacement and is scored as forgetting_quality scores it;
+    examples whose samples do not overlap score 0 in every resample (skipped, not searched)."""
     gen = torch.Generator().manual_seed(5)
-    retrained = torch.randn(64, 400, generator=gen, dtype=torch.float64)
-    ceiling = score_ceiling(retrained, torch.Generator().manual_seed(6))
-    assert ceiling == score_ceiling(retrained, torch.Generator().manual_seed(6))  # same seed, same split
-    same = forgetting_quality(torch.randn(32, 400, generator=gen, dtype=torch.float64),
-                              torch.randn(32, 400, generator=gen, dtype=torch.float64))
-    assert ceiling == pytest.approx(same, abs=0.04)
+    u, r = torch.randn(2, 16, 60, generator=gen, dtype=torch.float64)
+    u[:, :20] += 100.0  # 20 examples perfectly separated
+    draws = bootstrap_scores(u, r, 30, torch.Generator().manual_seed(6))
+    assert torch.equal(draws, bootstrap_scores(u, r, 30, torch.Generator().manual_seed(6)))
+    pick = torch.Generator().manual_seed(6)
+    pick_u, pick_r = torch.randint(16, (30, 16), generator=pick), torch.randint(16, (30, 16), generator=pick)
+    for b in (0, 7, 29):
+        assert draws[b].item() == forgetting_quality(u[pick_u[b]], r[pick_r[b]])
+    assert draws.std() > 0 and draws.max() <= 40 / 60
 
 
 def test_final_score_uses_mean_accuracies():

@@ -56,15 +56,16 @@ def test_targeted_commands_see_the_default_pipeline_and_untargeted_ones_the_scen
 
 
 def root_commands() -> list[tuple[str, str]]:
-    """(where, command) for every dvc pull/push/status the project tells someone to run: the README's code blocks,
-    the Makefile's recipes, the CI workflows' run scripts."""
+    """(where, command) for every dvc pull/push/status the project tells someone to run: the code blocks of the
+    README and docs/, the Makefile's recipes, the CI workflows' run scripts."""
     found = []
-    inside = False  # within a fenced code block of the README
-    for line in (ROOT / "README.md").read_text().splitlines():
-        if line.startswith("```"):
-            inside = not inside
-        elif inside:
-            found.append(("README.md", line))
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        inside = False  # within a fenced code block
+        for line in doc.read_text().splitlines():
+            if line.startswith("```"):
+                inside = not inside
+            elif inside:
+                found.append((doc.name, line))
     makefile = ROOT / "Makefile"
     found += [("Makefile", line) for line in makefile.read_text().splitlines() if line.startswith("\t")]
     for workflow in sorted((ROOT / ".github" / "workflows").glob("*.yml")):

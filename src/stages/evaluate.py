@@ -10,17 +10,22 @@ interval, band and verdict, and each method's per-example epsilons), metrics/per
 eval/predictions.csv (for the plot stage)."""
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import torch
 
 from stages.base.common import (EVAL, METRICS, PARAMS, RELEARN, model_dir, open_experiment, parallel_map, read_runs,
                            seed_file, stage)
 from unlearning import audit
+from unlearning import compute
 from unlearning.core import config, io
 from unlearning.evaluation import GAP_METRICS, ChainReference, model_metrics, relearn_metrics
 from unlearning.core.registry import HIDING, UNTRAINED
 from unlearning.metrics import gap_to_oracle
-from unlearning.report import audit_record, headline, report, summary_entry
+from unlearning.records import audit_file, headline, summary_entry
+from unlearning.report import report
+from unlearning.timing import timing_report
 from unlearning.core.train import Diverged, predict
 
 PREDICTION_HEADER = "model,seed,actual,predicted\n"
@@ -34,6 +39,16 @@ def slot_names(scenario: config.ScenarioConfig) -> list[str]:
     return names
 
 
+def write_score_draws(audits: list[audit.ModelAudit]) -> None:
+    """eval/score_draws.csv: every model's bootstrap resamples of its forgetting score (what the suite report
+    draws ranks from)."""
+    frames = [pd.DataFrame({"model": a.model, "draw": range(len(a.score_draws)), "score": a.score_draws})
+              for a in audits if a.score_draws is not None]
+    with io.atomic_path(EVAL / "score_draws.csv") as tmp:
+        (pd.concat(frames) if frames else pd.DataFrame(columns=["model", "draw", "score"])).to_csv(
+            tmp, index=False, float_format="%.6g")
+
+
 @stage
 def main() -> None:
     # Hundreds of small inference ops on small models: with more than one intra-op thread, each op waits on thread
@@ -42,10 +57,10 @@ def main() -> None:
     cfg = config.load(PARAMS, methods=())
     exp = open_experiment(cfg, scoring=True)
     side = cfg.audit.split  # test, or val when a tuning sweep scores the models
-    models = [*cfg.methods, "oracle"]
+    models = [*cfg.methods, audit.REFERENCE, audit.EXACT]
     names = slot_names(cfg.scenario)
     curves = {name: pd.DataFrame(io.read_json(RELEARN / f"{name}.json")) for name in models}  # attack chains'
-    runs = {name: read_runs(name) for name in [*cfg.methods, "oracle", "pretrained"] if name != "original"}
+    runs = {name: read_runs(name) for name in [*models, "pretrained"] if name != "original"}
     runs["original"] = runs["pretrained"]
     num_forget = len(exp.splits(0, "train").forget)
 
@@ -53,9 +68,19 @@ def main() -> None:
         """Why this model of this chain has no metrics, or None. A method started from a diverged original model
         inherits its divergence."""
         own = runs[name][seed]["diverged"]
-        if own is None and name not in ("original", "oracle") and runs["pretrained"][seed]["diverged"]:
+        if own is None and name not in ("original", "oracle", "oracle_b") and runs["pretrained"][seed]["diverged"]:
             return "started from a diverged original model"
         return own
+
+    def compute_share(name: str, seed: int) -> float:
+        """The model's compute over the chain's retrain's, both in forward passes of one sample
+        (unlearning.compute): machine-independent, unlike seconds. NaN for the original model (trained
+        before any request)."""
+        if name == "original":
+            return float("nan")
+        passes = [compute.BACKWARD_WEIGHT * runs[m][seed].get("grad_samples", math.nan)
+                  + runs[m][seed].get("forward_samples", math.nan) for m in (name, "oracle")]
+        return passes[0] / passes[1] if passes[1] else float("nan")
 
     def chain_models(seed: int) -> dict[str, torch.nn.Module]:
         """The models of the chain that get scored: none without a retrain, else every model that did not
@@ -90,10 +115,8 @@ def main() -> None:
                 rows.append({"model": name, "seed": seed, "diverged": reason})
                 continue
             chain_curves = curves[name][curves[name].seed == seed] if len(curves[name]) else curves[name]
-            run = runs[name][seed]  # seconds count for speed-ups only where the run was timed alone
-            rows.append({"model": name, "seed": seed, "diverged": None, **metrics,
-                         "runtime_s": run["seconds"] if run.get("timed_alone") else float("nan"),
-                         **relearn_metrics(chain_curves)})
+            rows.append({"model": name, "seed": seed, "diverged": None, **metrics, **relearn_metrics(chain_curves),
+                         "compute_share": compute_share(name, seed)})
             predicted = predict(model, exp.tensors[f"{side}_x"][keep]).argmax(1).cpu().numpy()
             predictions.append(pd.DataFrame({"model": name, "seed": seed, "actual": labels[keep].numpy(),
                                              "predicted": [names[p] for p in predicted]}))
@@ -107,15 +130,14 @@ def main() -> None:
     # model -> float64 [N_chains, E], NaN rows where the model (or the chain's retrain) has no confidences
     missing = torch.full((num_forget,), float("nan"), dtype=torch.float64)
     confidences = {name: torch.stack([conf.get(name, missing) for _, _, conf in results]) for name in models}
-    audits = []
+    audits, ceiling, false_flags = [], None, None
     if "forget_acc" in per_chain:
-        top = audit.ceiling(confidences)
         # models in parallel: each rescores its bootstrap resamples of the forgetting score
         audits = parallel_map(lambda name: audit.audit_model(name, per_chain, confidences, list(cfg.seeds),
-                                                             name not in UNTRAINED, top), models, exp.device,
-                              executor=cfg.executor)
-    else:
-        top = float("nan")
+                                                             cfg.audit), models, exp.device, executor=cfg.executor)
+        ceiling = audit.apply_ceiling(audits, cfg.audit)
+        if (per_chain.model == audit.EXACT).any():
+            false_flags = audit.false_flag_rates(per_chain, list(cfg.seeds), cfg.audit)
     why = {name: reasons[(per_chain.model == name).to_numpy() & reasons.notna().to_numpy()] for name in models}
     summary = {a.model: summary_entry(a, per_chain, len(why[a.model])) for a in audits}
     for name in models:
@@ -127,12 +149,14 @@ def main() -> None:
         for name, entry in summary.items():
             (folder / f"{name}.json").write_text(io.json_text(headline(entry)))
     io.write_json(METRICS / "summary.json", summary)
-    io.write_json(METRICS / "audit.json", {"ceiling": top, "models": [audit_record(a) for a in audits]})
+    io.write_json(METRICS / "audit.json", audit_file(audits, ceiling, false_flags, cfg.audit.chains))
     per_chain.insert(2, "diverged", reasons)
     with io.atomic_path(METRICS / "per_chain.csv") as tmp:
         per_chain.to_csv(tmp, index=False, float_format="%.6g")
     declared_hiding = [m for m in cfg.methods if m in HIDING]
-    io.write_text(METRICS / "report.md", report(audits, top, cfg, declared_hiding, summary))
+    io.write_text(METRICS / "report.md", report(audits, ceiling, false_flags, cfg, declared_hiding, summary))
+    write_score_draws(audits)
+    io.write_text(EVAL / "timing.md", timing_report(runs, [m for m in cfg.methods if m not in UNTRAINED], cfg))
     predictions = [frame for _, frames, _ in results for frame in frames]
     with io.atomic_path(EVAL / "predictions.csv") as tmp:
         pd.concat(predictions).to_csv(tmp, index=False) if predictions else tmp.write_text(PREDICTION_HEADER)

@@ -21,6 +21,7 @@ from typing import Iterator
 import torch
 
 from stages.base.common import LIVE
+from unlearning import compute
 from unlearning.core import io
 from unlearning.core.splits import Splits
 from unlearning.core.train import epoch_hook, predict
@@ -39,11 +40,12 @@ class Curve:
     def record(self, model: torch.nn.Module, desc: str, loss: float) -> None:
         start = time.perf_counter()
         row = {"loss": loss}
-        for name in PARTS:
-            part = getattr(self.val, name)
-            if len(part):
-                hits = predict(model, part.x).argmax(1).cpu() == part.y.cpu()  # [N_part] bool
-                row[f"val_{name}_acc"] = hits.float().mean().item()
+        with compute.uncounted():  # bookkeeping, not the model's compute
+            for name in PARTS:
+                part = getattr(self.val, name)
+                if len(part):
+                    hits = predict(model, part.x).argmax(1).cpu() == part.y.cpu()  # [N_part] bool
+                    row[f"val_{name}_acc"] = hits.float().mean().item()
         self.rows.append(row)
         self.seconds += time.perf_counter() - start
 

@@ -1,14 +1,14 @@
 """plot: figures from the evaluate stage's outputs (figure code in unlearning.plots).
 
 plots/images/*.png      confusion matrices (rows: true digit, the forgotten one included), forget/retain trade-off,
-                        relearn curves, gap to the oracle vs speed-up, probe recall vs output forget accuracy,
-                        every metric against the retrain band (bands.png), per-example epsilons (epsilons.png)
+                        relearn curves, the forgetting score with its interval per model (score.png), probe recall
+                        vs output forget accuracy, every metric's difference to the retrains against its
+                        tolerance (differences.png), per-example epsilons (epsilons.png)
 plots/confusion/*.csv   actual/predicted pairs of the first seed, for DVC's confusion template
 plots/relearn/k<K>.csv  mean relearn curves of every model for one k (step, model, forget_acc), for the
                         .dvc/plots/relearn.json template (one line per model)
 plots/tradeoff.json     forget vs retain accuracy per model, for DVC's scatter template
-plots/gap_speedup.json  gap to the oracle vs log10 speed-up per model    } for the .dvc/plots/models.json
-plots/probe.json        probe recall vs output forget accuracy per model } template (one colour per model)
+plots/probe.json        probe recall vs output forget accuracy per model, for the .dvc/plots/models.json template
 plots/relearn.csv       every mean relearn curve (step, k, model, forget_acc)
 plots/training/<metric>.csv  the first chain's training curve of every model that trains (epoch, model, metric),
                         gathered from dvclive's live/<model>/plots/metrics/<metric>.tsv, for .dvc/plots/curves.json"""
@@ -18,8 +18,8 @@ import pandas as pd
 
 from stages.base.common import EVAL, LIVE, METRICS, PARAMS, PLOTS, RELEARN, stage
 from unlearning.core import config, io
-from unlearning.plots import (band_figure, confusion_figure, epsilon_figure, gap_speed_figure, log10, probe_figure,
-                              relearn_figure, tradeoff_figure)
+from unlearning.plots import (confusion_figure, difference_figure, epsilon_figure, probe_figure, relearn_figure,
+                              score_figure, tradeoff_figure)
 
 
 def records(summary: dict, keys: tuple[str, ...]) -> pd.DataFrame:
@@ -46,9 +46,10 @@ def training_curves(models: list[str]) -> dict[str, pd.DataFrame]:
 def main() -> None:
     cfg = config.load(PARAMS, methods=())
     summary = io.read_json(METRICS / "summary.json")
-    audits = io.read_json(METRICS / "audit.json")["models"]
+    audit_file = io.read_json(METRICS / "audit.json")
+    audits = audit_file["models"]
     predictions = pd.read_csv(EVAL / "predictions.csv", dtype={"predicted": str})
-    models = [*cfg.methods, "oracle"]
+    models = [*cfg.methods, "oracle"]  # oracle_b, a second population of retrains, is in the score figures only
     relearn = pd.concat([pd.DataFrame(io.read_json(RELEARN / f"{m}.json")).assign(model=m) for m in models])
     mean_curves = relearn.groupby(["model", "k", "step"], sort=False, as_index=False)["forget_acc"].mean()
     with io.atomic_path(PLOTS) as out:
@@ -62,16 +63,14 @@ def main() -> None:
             first_seed[["actual", "predicted"]].to_csv(out / "confusion" / f"{name}.csv", index=False)
         tradeoff_figure(summary, out / "images" / "tradeoff.png")
         relearn_figure(mean_curves, out / "images" / "relearn.png")
-        gap_speed_figure(summary, out / "images" / "gap_speedup.png")
+        score_figure(audits, audit_file["ceiling"], out / "images" / "score.png")
         probe = next((r["metrics"].get("probe_recall") for r in audits if r["model"] == "oracle"), None)
         probe_figure(summary, None if probe is None else (probe["low"], probe["high"]), out / "images" / "probe.png")
         if audits:
-            band_figure(audits, out / "images" / "bands.png")
+            tolerances = {m: cfg.audit.tolerance.of(m) for m in audits[0]["metrics"]}
+            difference_figure(audits, tolerances, out / "images" / "differences.png")
         epsilon_figure(audits, out / "images" / "epsilons.png")
         write_records(records(summary, ("forget_acc", "retain_acc")), out / "tradeoff.json")
-        gap = records(summary, ("speedup", "gap_to_oracle")).dropna(subset=["speedup"])  # models that train
-        write_records(gap.assign(speedup_log10=log10(gap.speedup))[["model", "speedup_log10", "gap_to_oracle"]],
-                      out / "gap_speedup.json")
         write_records(records(summary, ("forget_acc", "probe_recall")), out / "probe.json")
         mean_curves[["step", "k", "model", "forget_acc"]].to_csv(out / "relearn.csv", index=False)
         for k, curves in mean_curves.groupby("k"):

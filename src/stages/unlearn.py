@@ -1,4 +1,5 @@
-"""unlearn@<method>: pretrained model of each seed -> unlearned model + the method's wall-clock runtime."""
+"""unlearn@<method>: pretrained model of each seed -> unlearned model + the method's wall-clock runtime and its
+compute as sample counts (unlearning.compute)."""
 from __future__ import annotations
 
 import sys
@@ -9,6 +10,7 @@ import torch
 from stages import live
 from stages.base.common import (PARAMS, PRETRAINED, model_dir, open_experiment, parallel_map, seed_file, stage,
                            write_runs)
+from unlearning import compute
 from unlearning.core import config, io, rng
 from unlearning.core.registry import METHODS
 from unlearning.core.train import Diverged, check_finite
@@ -29,18 +31,20 @@ def main(method: str) -> None:
             splits = exp.splits(seed)  # train side only: a method never sees test data or the oracle
             with live.first_chain_curve(seed, cfg.seeds, exp.splits(seed, "val")) as curve:
                 start = time.perf_counter()
-                try:
-                    model = module.unlearn(model, splits, params, rng.generator(seed, "unlearn", method))
-                    check_finite(model, f"after {method}")  # the methods that do not train (ssd, head_mask) too
-                    diverged = None
-                except Diverged as err:  # a result, reported by evaluate; the model keeps the weights it reached
-                    diverged = str(err)
+                with compute.counting(model) as counter:
+                    try:
+                        model = module.unlearn(model, splits, params, rng.generator(seed, "unlearn", method))
+                        check_finite(model, f"after {method}")  # the methods that do not train (ssd, head_mask) too
+                        diverged = None
+                    except Diverged as err:  # a result, reported by evaluate; the model keeps its weights
+                        diverged = str(err)
                 if exp.device.type == "cuda":
                     torch.cuda.synchronize()
                 seconds = time.perf_counter() - start - live.curve_seconds(curve)
             # a method may add entries of its own to the run record (l1_sparse: the share of near-zero weights)
             extra = module.report(model) if hasattr(module, "report") else {}
-            run = {"seconds": seconds, "timed_alone": seed < cfg.audit.attack_chains, "diverged": diverged, **extra}
+            run = {"seconds": seconds, "timed_alone": seed < cfg.audit.attack_chains, "diverged": diverged,
+                   **counter.record(), **extra}
             # written by the stage: a Dask worker shares no file system with it
             return io.state_bytes(model), run, None if curve is None else curve.rows
 

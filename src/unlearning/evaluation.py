@@ -80,7 +80,8 @@ class Layout:
 
 
 def _parts(train: Splits, test: Splits, scored: Splits) -> dict[str, Part]:
-    return {"train.retain": train.retain, "train.forget": train.forget, "test.retain": test.retain,
+    return {"train.retain": train.retain, "train.new": train.new, "train.forget": train.forget,
+            "test.retain": test.retain,
             "test.class": class_images(test), "scored.forget": scored.forget, "scored.retain": scored.retain,
             "scored.new": scored.new}
 
@@ -108,6 +109,15 @@ def scored_logits(layout: Layout, out: Outputs) -> dict[str, torch.Tensor]:
     return {name: layout.scored(out, f"scored.{name}").logits for name in ("forget", "retain", "new")}
 
 
+def retain_train_accuracy(layout: Layout, out: Outputs) -> float:
+    """Accuracy on every training image the retrain trains on (retain + new): the challenge's retain accuracy,
+    one factor of its final score."""
+    kept = [layout.scored(out, name) for name in ("train.retain", "train.new")]
+    correct = sum(int((part.logits.argmax(1) == part.y).sum()) for part in kept)
+    total = sum(len(part.y) for part in kept)
+    return correct / total if total else float("nan")
+
+
 def probe_recall(layout: Layout, probes: list[Probe], out: Outputs) -> float:
     """Mean recall of the forgotten class over the probe draws; NaN without probes."""
     if not probes:
@@ -117,8 +127,8 @@ def probe_recall(layout: Layout, probes: list[Probe], out: Outputs) -> float:
 
 
 def model_metrics(model, ref: ChainReference) -> tuple[dict[str, float], torch.Tensor]:
-    """Output accuracies, agreement and JS divergence to the chain's retrain, MIA efficacy, loss-threshold AUC and
-    probe recall of one model, and the logit-scaled confidence of each forget-train example's own slot, float64
+    """Output accuracies (and retain-train accuracy), agreement and JS divergence to the chain's retrain, MIA
+    efficacy, loss-threshold AUC and probe recall of one model, and the logit-scaled confidence of each forget-train example's own slot, float64
     [E] (what the forgetting score compares across chains). Raises Diverged on non-finite outputs."""
     layout = ref.layout
     out = layout.forward(model)
@@ -126,6 +136,7 @@ def model_metrics(model, ref: ChainReference) -> tuple[dict[str, float], torch.T
         raise Diverged("non-finite outputs at evaluation")
     logits = scored_logits(layout, out)
     metrics = {**accuracies(model, ref.scored, logits), **versus_oracle(logits, ref.oracle_logits)}
+    metrics["retain_train_acc"] = retain_train_accuracy(layout, out)
     # the same balanced SVC training draw for every model of the chain
     metrics["mia_efficacy"] = mia_efficacy(layout.scored(out, "train.retain"), layout.scored(out, "test.retain"),
                                            layout.scored(out, "train.forget"), rng.generator(ref.seed, "mia"))

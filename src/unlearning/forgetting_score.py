@@ -31,16 +31,16 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
+
+from unlearning import score_kernel
 
 DELTA = 1e-5
 EPSILON_CAP = 50.0
 BUCKET_WIDTH = 0.5
 WINDOW = 2.0  # two-threshold rules: the interval's top and width within this of the peaky sample's max and range
 PEAKY_RATIO = 0.01  # smaller range / larger range below which an example gets the cap outright
-# examples x intervals per step of the two-threshold search: 2^16 keeps each step's tensors in cache (0.040 s for
-# E = 360, N = 32 a side, against 0.074 s with 2^21, whose 12 MB temporaries cost page faults at every call)
-_CHUNK = 2 ** 16
 
 
 def logit_confidence(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -67,109 +67,39 @@ def _epsilon(fpr: torch.Tensor, fnr: torch.Tensor, delta: float) -> torch.Tensor
     return torch.where((fpr == 0) & (fnr == 0), torch.inf, eps)
 
 
-class _Table:
+def epsilon_table(n_u: int, n_r: int, delta: float) -> np.ndarray:
     """A test's epsilon depends only on how many values of each sample it calls positive and on which sample
-    is the positive one: every epsilon for samples of n_u and n_r values, computed once and looked up
-    (-inf for discarded tests)."""
-
-    def __init__(self, n_u: int, n_r: int, delta: float):
-        self.n_u, self.n_r = n_u, n_r
-        tables = []
-        for n_pos, n_neg in ((n_r, n_u), (n_u, n_r)):  # retrained positive, then unlearned positive
-            pos = torch.arange(n_pos + 1, dtype=torch.float64)[:, None]
-            neg = torch.arange(n_neg + 1, dtype=torch.float64)[None, :]
-            eps = _epsilon(neg / n_neg, (n_pos - pos) / n_pos, delta)  # [n_pos + 1, n_neg + 1]
-            tables.append(torch.where(eps.isnan(), -torch.inf, eps).flatten())
-        self.flat = torch.cat(tables)
-
-    def __call__(self, r_pos: torch.Tensor, u_cnt: torch.Tensor, r_cnt: torch.Tensor) -> torch.Tensor:
-        """r_pos: bool [E], the retrained sample is the positive one; u_cnt, r_cnt: int [E, ...], values of each
-        sample called positive -> epsilons [E, ...]."""
-        shape = (-1,) + (1,) * (u_cnt.dim() - 1)
-        r_pos = r_pos.view(shape)
-        index = torch.where(r_pos, r_cnt * (self.n_u + 1) + u_cnt,
-                            (self.n_r + 1) * (self.n_u + 1) + u_cnt * (self.n_r + 1) + r_cnt)
-        return self.flat[index]
-
-
-def _counts(sample: torch.Tensor, at: torch.Tensor, right: bool) -> torch.Tensor:
-    """sample: sorted [E, n]; at: [E, T] -> [E, T] the number of sample values <= at (right) or < at."""
-    return torch.searchsorted(sample, at, right=right)
-
-
-def _single_threshold(u: torch.Tensor, r: torch.Tensor, r_pos: torch.Tensor, table: _Table) -> torch.Tensor:
-    """Best epsilon [E] of the rules 'value >= t -> positive' for t at every sample value; the positive sample
-    of each example is the one with the larger median (r_pos [E]: the retrained one). u, r: sorted [E, n]."""
-    t = torch.cat([u, r], 1)
-    u_ge = u.shape[1] - _counts(u, t, right=False)  # [E, T] values >= t
-    r_ge = r.shape[1] - _counts(r, t, right=False)
-    return table(r_pos, u_ge, r_ge).amax(1)
-
-
-def _window(t: torch.Tensor, top: torch.Tensor, width: torch.Tensor, window: float) -> torch.Tensor:
-    """[e, i, j]: whether some interval [l, h] with h in top +- window and h - l in width +- window calls
-    exactly the values t[i..j] positive. t: sorted [e, T]; top, width: [e, 1], the peaky sample's max and range.
-    Such [l, h] has h in [t_j, t_j+1) and l in (t_i-1, t_i] (none when t_j+1 = t_j or t_i-1 = t_i: tied values
-    go together), so its width spans [h_lo - t_i, h_hi - t_i-1) once h is also held within the window."""
-    inf = torch.full_like(top, torch.inf)
-    t_next, t_prev = torch.cat([t[:, 1:], inf], 1), torch.cat([-inf, t[:, :-1]], 1)
-    h_lo, h_hi = torch.maximum(t, top - window), torch.minimum(t_next, top + window)
-    h_ok = (h_lo < t_next) & (h_lo <= top + window)  # [e, j]
-    return ((t_prev < t)[:, :, None] & h_ok[:, None, :]
-            & (h_lo[:, None, :] - t[:, :, None] <= (width + window)[:, :, None])
-            & (h_hi[:, None, :] - t_prev[:, :, None] > (width - window)[:, :, None]))
-
-
-def _double_threshold(u: torch.Tensor, r: torch.Tensor, r_peaky: torch.Tensor, table: _Table,
-                      window: float | None) -> torch.Tensor:
-    """Best epsilon [E] of the rules 'l <= value <= h -> positive', the positive sample being the peakier one
-    (r_peaky [E]: the retrained one). u, r: sorted [E, n]. Each rule is taken as the set of values it calls
-    positive, t[i..j] of the sorted pooled values t; `window`: only intervals whose top is within it of the
-    peaky sample's max and whose width is within it of that sample's range, as in the scoring code (None: every
-    interval)."""
-    t = torch.cat([u, r], 1).sort(1).values  # [E, T]
-    E, T = t.shape
-    p = r_peaky[:, None]
-    top = torch.where(p, r[:, -1:], u[:, -1:])  # [E, 1], the peaky sample's max
-    width = top - torch.where(p, r[:, :1], u[:, :1])  # and its range
-    upper = torch.ones(T, T, dtype=torch.bool).triu()  # [i, j]: i <= j
-    step = max(1, _CHUNK // (T * T))
-    out = []
-    for lo in range(0, E, step):  # a loop over chunks of examples, for memory only
-        c = slice(lo, lo + step)
-        u_in = _counts(u[c], t[c], True)[:, None, :] - _counts(u[c], t[c], False)[:, :, None]  # [e, i, j]
-        r_in = _counts(r[c], t[c], True)[:, None, :] - _counts(r[c], t[c], False)[:, :, None]
-        eps = table(r_peaky[c], u_in.clamp_min(0), r_in.clamp_min(0))  # i > j: masked below
-        keep = upper if window is None else upper & _window(t[c], top[c], width[c], window)
-        out.append(torch.where(keep, eps, -torch.inf).flatten(1).amax(1))
-    return torch.cat(out)
-
-
-def _median(x: torch.Tensor) -> torch.Tensor:
-    return torch.quantile(x, 0.5, dim=1)  # the mean of the two middle values for even n, as numpy's median
+    is the positive one: every epsilon for samples of n_u and n_r values, computed once and looked up by
+    score_kernel (-inf for discarded tests). float64 [(n_r + 1)(n_u + 1) * 2]: the retrained-positive block
+    [r_in, u_in] first, then the unlearned-positive block [u_in, r_in]."""
+    tables = []
+    for n_pos, n_neg in ((n_r, n_u), (n_u, n_r)):  # retrained positive, then unlearned positive
+        pos = torch.arange(n_pos + 1, dtype=torch.float64)[:, None]
+        neg = torch.arange(n_neg + 1, dtype=torch.float64)[None, :]
+        eps = _epsilon(neg / n_neg, (n_pos - pos) / n_pos, delta)  # [n_pos + 1, n_neg + 1]
+        tables.append(torch.where(eps.isnan(), -torch.inf, eps).flatten())
+    return torch.cat(tables).numpy()
 
 
 def example_epsilons(unlearned: torch.Tensor, retrained: torch.Tensor, delta: float = DELTA,
                      cap: float = EPSILON_CAP, window: float | None = WINDOW) -> torch.Tensor:
     """The epsilon of each forget example, in [0, cap]. unlearned: float [N_u, E], retrained: float [N_r, E],
-    each example's confidence under each model (logit_confidence) -> float64 [E]. Vectorised over examples:
-    ~0.04 s for E = 400, N = 32 a side on one CPU thread (memory and time grow as E (N_u + N_r)^2).
+    each example's confidence under each model (logit_confidence) -> float64 [E]. The search over tests is
+    unlearning.score_kernel's compiled loop: ~1 ms for E = 360, N = 32 a side.
     window: see WINDOW (None: every interval; not the challenge's calibration)."""
     if unlearned.shape[1] != retrained.shape[1] or min(len(unlearned), len(retrained)) < 2:
         raise ValueError(f"need >= 2 models per side and the same examples, got {tuple(unlearned.shape)} "
                          f"and {tuple(retrained.shape)}")
-    u = torch.as_tensor(unlearned, dtype=torch.float64).T.sort(1).values.contiguous()  # [E, N_u]
-    r = torch.as_tensor(retrained, dtype=torch.float64).T.sort(1).values.contiguous()  # [E, N_r]
-    r_pos = _median(r) > _median(u)
-    range_pos, range_neg = (torch.where(r_pos, r[:, -1] - r[:, 0], u[:, -1] - u[:, 0]),
-                            torch.where(r_pos, u[:, -1] - u[:, 0], r[:, -1] - r[:, 0]))
-    r_peaky = r_pos == (range_pos < range_neg)  # the median-positive sample unless its range is not smaller
-    table = _Table(u.shape[1], r.shape[1], delta)
-    eps = torch.maximum(_single_threshold(u, r, r_pos, table), _double_threshold(u, r, r_peaky, table, window))
-    eps = eps.clamp_min(0)  # -inf: no test could be used, nothing tells the samples apart
-    small, large = torch.minimum(range_pos, range_neg), torch.maximum(range_pos, range_neg)
-    eps = torch.where(small / large < PEAKY_RATIO, math.inf, eps)  # 0 / 0 (both constant) is not peaky
-    return eps.clamp_max(cap)
+    u = np.sort(torch.as_tensor(unlearned, dtype=torch.float64).numpy().T, axis=1)  # [E, N_u]
+    r = np.sort(torch.as_tensor(retrained, dtype=torch.float64).numpy().T, axis=1)  # [E, N_r]
+    return torch.from_numpy(_sorted_epsilons(u, r, delta, cap, window))
+
+
+def _sorted_epsilons(u: np.ndarray, r: np.ndarray, delta: float, cap: float, window: float | None) -> np.ndarray:
+    """u: float64 [E, N_u], r: float64 [E, N_r], rows sorted -> float64 [E]."""
+    table = epsilon_table(u.shape[1], r.shape[1], delta)
+    return score_kernel.epsilons(np.ascontiguousarray(u), np.ascontiguousarray(r), table,
+                                 math.inf if window is None else float(window), PEAKY_RATIO, float(cap))
 
 
 def max_epsilon(n_models: int) -> int:
@@ -207,18 +137,24 @@ def final_score(forgetting: float, retain_acc_ratio: float, test_acc_ratio: floa
     return forgetting * retain_acc_ratio * test_acc_ratio
 
 
-def score_ceiling(retrained: torch.Tensor, generator: torch.Generator, delta: float = DELTA,
-                  window: float | None = WINDOW, repeats: int = 1) -> float:
-    """The forgetting score of an exact retrain: the N retrained models' confidences [N, E] split into two
-    disjoint random halves of N // 2, one half scored against the other with the same epsilons and buckets
-    (mean over `repeats` splits). Finite samples show chance differences between two draws of the same
-    distribution, so this is well below 1 (~0.18 for normal confidences): read a method's score against it,
-    not against 1. It is the ceiling at N // 2 models a side, which the score barely depends on."""
-    retrained = torch.as_tensor(retrained)
-    n, half = len(retrained), len(retrained) // 2
-    scores = []
-    for _ in range(repeats):
-        perm = torch.randperm(n, generator=generator)
-        a, b = retrained[perm[:half]], retrained[perm[half:2 * half]]
-        scores.append(forgetting_quality(a, b, delta, window))
-    return sum(scores) / repeats
+def bootstrap_scores(unlearned: torch.Tensor, retrained: torch.Tensor, resamples: int,
+                     generator: torch.Generator, delta: float = DELTA, window: float | None = WINDOW) -> torch.Tensor:
+    """The forgetting score of `resamples` bootstrap resamples of the models: each side's N models drawn with
+    replacement, independently (the two sides share no randomness), and rescored. unlearned [N_u, E],
+    retrained [N_r, E] -> float64 [resamples]. An example whose two samples do not overlap scores 0 points in
+    every resample (a resample of separated samples is separated), so only the others are searched."""
+    u = torch.as_tensor(unlearned, dtype=torch.float64).numpy().T  # [E, N_u]
+    r = torch.as_tensor(retrained, dtype=torch.float64).numpy().T  # [E, N_r]
+    n_u, n_r = u.shape[1], r.shape[1]
+    open_rows = ~score_kernel.separated(np.sort(u, axis=1), np.sort(r, axis=1))  # bool [E]
+    u, r = u[open_rows], r[open_rows]
+    pick_u = torch.randint(n_u, (resamples, n_u), generator=generator).numpy()  # [B, N_u] model indices
+    pick_r = torch.randint(n_r, (resamples, n_r), generator=generator).numpy()
+    scores = torch.empty(resamples, dtype=torch.float64)
+    for b in range(resamples):
+        eps = np.zeros(len(open_rows))  # separated examples: epsilon infinite in every resample, 0 points
+        eps[~open_rows] = math.inf
+        eps[open_rows] = _sorted_epsilons(np.sort(u[:, pick_u[b]], axis=1), np.sort(r[:, pick_r[b]], axis=1),
+                                          delta, EPSILON_CAP, window)
+        scores[b] = forgetting_score(torch.from_numpy(eps), n_u)
+    return scores

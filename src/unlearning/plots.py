@@ -104,21 +104,25 @@ def _ci(m: dict, key: str) -> float:
     return 0.0 if value is None else value
 
 
-def gap_speed_figure(summary: dict, path) -> None:
-    """Gap to the oracle (y, lower = closer) vs speed-up over retraining (x, log: training-free methods reach
-    10^5 and more). Bars: 95 % CI; a lower x bar that would cross zero is cut at the axis."""
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    names = list(summary)
-    for name, m in _having(summary, "speedup", "gap_to_oracle"):
-        x, half = m["speedup"], _ci(m, "speedup")
-        low = min(half, x * (1 - 1e-3))  # log axis: the bar cannot reach 0
-        ax.errorbar(x, m["gap_to_oracle"], xerr=[[low], [half]], yerr=_within(m["gap_to_oracle"],
-                    _ci(m, "gap_to_oracle")), capsize=3, label=name, **_style(names, name))
-    ax.set_xscale("log")
-    ax.set(xlabel="speed-up over retraining the oracle (log)", ylabel="gap to oracle (lower = closer)",
-           title="Closeness to the oracle vs cost (mean ± 95 % CI)")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+def score_figure(records: list[dict], ceiling: dict | None, path) -> None:
+    """The headline: every model's forgetting score with its 95 % bootstrap interval, highest first, against the
+    ceiling (the exact retrain's score, its interval shaded)."""
+    scored = sorted((r for r in records if r.get("forgetting_score")), key=lambda r: -r["forgetting_score"]["mean"])
+    fig, ax = plt.subplots(figsize=(7.5, 0.28 * len(scored) + 1.4))
+    if ceiling is not None and ceiling["low"] is not None:
+        ax.axvspan(ceiling["low"], ceiling["high"], color="seagreen", alpha=0.2, label="exact retrain (ceiling)")
+    for y, record in enumerate(scored):
+        s = record["forgetting_score"]
+        colour = "seagreen" if record["model"] == "oracle_b" else "black"
+        ax.errorbar(s["mean"], y, xerr=[[max(0.0, s["mean"] - s["low"])], [max(0.0, s["high"] - s["mean"])]],
+                    fmt="o", ms=5, color=colour, capsize=3)
+    ax.set_yticks(range(len(scored)), [r["model"] for r in scored], fontsize=8)
+    ax.invert_yaxis()
+    ax.set(xlabel="per-example forgetting score (higher = closer to retraining)",
+           title="Forgetting score and 95 % bootstrap interval")
+    ax.grid(alpha=0.3, axis="x")
+    if ceiling is not None:
+        ax.legend(fontsize=7, loc="lower right")
     _save(fig, path)
 
 
@@ -146,9 +150,12 @@ def probe_figure(summary: dict, band: tuple[float, float] | None, path) -> None:
     _save(fig, path)
 
 
-def band_figure(records: list[dict], path) -> None:
-    """One panel per metric: every model's mean over chains with its 95 % bootstrap interval (red when the
-    verdict is outside the band), against the retrains' band (shaded)."""
+VERDICT_COLOUR = {"equivalent": "seagreen", "different": "crimson", "inconclusive": "dimgrey", "n/a": "silver"}
+
+
+def difference_figure(records: list[dict], tolerances: dict[str, float], path) -> None:
+    """One panel per metric: every model's difference of means to the retrains with its 95 % interval (the
+    quantity the verdict tests), coloured by verdict, against the tolerance zone (shaded)."""
     retrain = next(r for r in records if r["model"] == "oracle")
     metrics = list(retrain["metrics"])
     models = [r for r in records if r["model"] != "oracle"]
@@ -157,25 +164,26 @@ def band_figure(records: list[dict], path) -> None:
     fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 0.22 * len(models) * rows + 1.4 * rows),
                              squeeze=False, sharey=True)
     for ax, metric in zip(axes.flat, metrics):
-        band = retrain["metrics"][metric]
-        if band["low"] is not None:
-            ax.axvspan(band["low"], band["high"], color="crimson", alpha=0.15)
+        tol = tolerances[metric]
+        ax.axvspan(-tol, tol, color="seagreen", alpha=0.15)
+        ax.axvline(0, color="grey", lw=0.8)
         for y, record in enumerate(models):
             m = record["metrics"][metric]
-            if m["mean"] is None:
+            d = m.get("difference")
+            if d is None or d["mean"] is None:
                 continue
-            low, high = (m["low"], m["high"]) if m["low"] is not None else (m["mean"], m["mean"])
-            colour = "black" if m["verdict"] in ("inside", "n/a") else "crimson"
-            ax.errorbar(m["mean"], y, xerr=[[m["mean"] - low], [high - m["mean"]]], fmt="o", ms=4, color=colour,
-                        capsize=2)
-        ax.set_title(metric, fontsize=9)
-        ax.set_xlim(-0.02, 1.02)
+            low = d["low"] if d["low"] is not None else -1.0  # an unbounded end (too few chains): the axis edge
+            high = d["high"] if d["high"] is not None else 1.0
+            ax.errorbar(d["mean"], y, xerr=[[max(0.0, d["mean"] - low)], [max(0.0, high - d["mean"])]], fmt="o",
+                        ms=4, color=VERDICT_COLOUR[m["verdict"]], capsize=2)
+        ax.set_title(f"{metric} (±{tol:g})", fontsize=9)
         ax.grid(alpha=0.3, axis="x")
     for ax in axes.flat[len(metrics):]:
         ax.axis("off")
     axes[0][0].set_yticks(range(len(models)), [r["model"] for r in models], fontsize=7)
     axes[0][0].invert_yaxis()
-    fig.suptitle("Every metric against the retrains' band (shaded; red: outside it)", fontsize=10)
+    fig.suptitle("Model minus retrains (95 % interval) against the tolerance (shaded): green equivalent, "
+                 "red different, grey inconclusive", fontsize=9)
     _save(fig, path)
 
 
@@ -205,8 +213,3 @@ def epsilon_figure(records: list[dict], path, shown: float = 4.0) -> None:
     fig.suptitle("Per-example epsilon: how well a threshold test tells the method's models from the retrains",
                  fontsize=9)
     _save(fig, path)
-
-
-def log10(values: pd.Series) -> pd.Series:
-    """For DVC's linear-axis templates: speed-ups span 1 to 10^6."""
-    return np.log10(pd.to_numeric(values).clip(lower=1e-9))  # to_numeric: an all-None column is object dtype

@@ -5,6 +5,7 @@ import contextlib
 import functools
 import multiprocessing
 import os
+import pickle
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -20,6 +21,7 @@ from unlearning.core.io import InputError
 PARAMS = Path("params.yaml")
 PRETRAINED = Path("models/pretrained")
 ORACLE = Path("models/oracle")
+ORACLE_B = Path("models/oracle_b")  # the second, independent population of retrains
 UNLEARNED = Path("models/unlearned")
 RELEARN = Path("relearn")
 RUNS = Path("runs")  # runs/<model>.json: each seed's training seconds and divergence, outside the cached models
@@ -39,8 +41,8 @@ def manifest_path(cfg: config.Config) -> Path:
 
 
 def model_dir(name: str) -> Path:
-    """Where a model family lives: 'pretrained', 'oracle' or an unlearning method's name."""
-    return {"pretrained": PRETRAINED, "oracle": ORACLE}.get(name, UNLEARNED / name)
+    """Where a model family lives: 'pretrained', 'oracle', 'oracle_b' or an unlearning method's name."""
+    return {"pretrained": PRETRAINED, "oracle": ORACLE, "oracle_b": ORACLE_B}.get(name, UNLEARNED / name)
 
 
 def seed_file(directory: Path, seed: int, suffix: str) -> Path:
@@ -100,8 +102,11 @@ def stage(fn):
 _TASK: Callable | None = None  # what parallel_map's forked workers run; inherited, never pickled
 
 
-def _run_task(item):
-    return _TASK(item)
+def _run_task(item) -> bytes:
+    """The result as plain pickle bytes: returned as objects, its tensors would travel by file descriptor (torch's
+    file_descriptor sharing), which multiprocessing hands over through a listening Unix socket in each worker
+    (torch's file_system strategy instead starts torch_shm_manager, another listener). Bytes need no socket."""
+    return pickle.dumps(_TASK(item), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _init_worker(counter) -> None:
@@ -154,10 +159,10 @@ def parallel_map(fn: Callable, items: Sequence, device, timed: int = 0, inputs: 
     if executor is not None and executor.kind == "dask":
         from stages.base import dask_executor  # distributed is imported only by stages that use it
 
-        with dask_executor.connect(executor.address) as client:  # first: an unreachable cluster costs no work
+        with dask_executor.connect(executor) as (client, trusted):  # first: a bad cluster costs no work
             serially(range(timed))
             dask_executor.dask_map(client, progress.timed(fn), items[timed:], inputs, gpu=device.type == "cuda",
-                                   on_done=lambda j, result: done(timed + j, result))
+                                   trusted=trusted, on_done=lambda j, result: done(timed + j, result))
         return results
     serially(range(timed))
     rest = range(timed, len(items))
@@ -172,7 +177,7 @@ def parallel_map(fn: Callable, items: Sequence, device, timed: int = 0, inputs: 
                                  initargs=(context.Value("i", 0),)) as pool:
             index = {pool.submit(_run_task, items[i]): i for i in rest}
             for future in as_completed(index):
-                done(index[future], future.result())
+                done(index[future], pickle.loads(future.result()))  # from this stage's own forked worker
         return results
     finally:
         _TASK = None

@@ -17,7 +17,8 @@ from pathlib import Path
 import yaml
 
 # dataset -> number of classes. The last four come with an official train/test split (test_fraction: null).
-DATASET_CLASSES = {"mnist-5k": 10, "digits": 10, "fashion-mnist": 10, "mnist": 10, "emnist": 47, "cifar10": 10}
+DATASET_CLASSES = {"mnist-5k": 10, "digits": 10, "fashion-mnist-5k": 10, "fashion-mnist": 10, "mnist": 10,
+                   "emnist": 47, "cifar10": 10}
 OFFICIAL_SPLIT = ("fashion-mnist", "mnist", "emnist", "cifar10")
 DATASETS = tuple(DATASET_CLASSES)
 SCENARIOS = ("replace_class", "forget_class", "forget_subset")
@@ -90,6 +91,29 @@ class TrainConfig(FitConfig):
 
 
 @dataclass(frozen=True)
+class ToleranceConfig:
+    """How far a model's mean may lie from the retrains' mean and still count as the same (the equivalence margin
+    of unlearning.equivalence): a difference is flagged only when it is shown to exceed this."""
+
+    forget_acc: float  # accuracies are shares in [0, 1]: 0.01 = one point
+    retain_acc: float
+    new_acc: float
+    test_acc: float
+    mia_efficacy: float
+    mia_loss_auc: float
+    probe_recall: float
+    relearn_auc: float  # every relearn_auc_k<K>
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            require(0 <= value < 1, f.name, f"must be in [0, 1), got {value!r}")
+
+    def of(self, metric: str) -> float:
+        return getattr(self, "relearn_auc" if metric.startswith("relearn_auc") else metric)
+
+
+@dataclass(frozen=True)
 class AuditConfig:
     """How many independent draws of all training randomness the verdicts rest on. Chain i: an original model
     pretrained from its own initialisation, every method's unlearned model made from it, and a retrain from an
@@ -99,8 +123,12 @@ class AuditConfig:
     attack_chains: int  # the first K chains also get the relearn attack (the expensive one); 2 <= K <= chains
     probe_draws: int  # few-shot draws of the representation probe, averaged per model and chain
     split: str  # what the models are scored on: test (results) or val (tuning: bench sweeps never read test)
+    tolerance: ToleranceConfig  # per metric, the difference to the retrains that matters
+    pass_share: float  # a model passes when its forgetting score is >= this share of the ceiling (and all else is
+                       # equivalent)
 
     def __post_init__(self):
+        require(0 < self.pass_share <= 1, "pass_share", f"must be in (0, 1], got {self.pass_share!r}")
         require(self.split in ("test", "val"), "split", f"must be test or val, got {self.split!r}")
         require(self.chains >= 2, "chains", f"must be an integer >= 2 (a distribution needs two draws), "
                                             f"got {self.chains!r}")
@@ -223,12 +251,26 @@ class RelearnConfig:
 
 
 @dataclass(frozen=True)
+class TLSConfig:
+    """PEM files of a tls:// Dask cluster (stages.base.dask_security); null = Dask's own configuration, e.g. the env
+    DASK_DISTRIBUTED__COMM__TLS__CA_FILE, DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT, ..._CLIENT__KEY."""
+
+    ca_file: str | None  # the certificate authority that signed the cluster's certificates
+    cert: str | None  # this client's certificate (signed by that authority)
+    key: str | None  # its private key; null if it is in the cert file
+
+
+@dataclass(frozen=True)
 class ExecutorConfig:
     """Where a stage's per-chain work runs (stages.base.common.parallel_map). It changes how, never what, a stage
     computes: both executors write byte-identical outputs."""
 
     kind: str  # local (this machine's processes) | dask (tasks on an existing Dask cluster)
-    address: str | None  # dask: the scheduler, e.g. tcp://10.0.0.5:8786; the env DASK_SCHEDULER_ADDRESS overrides it
+    address: str | None  # dask: the scheduler, e.g. tls://10.0.0.5:8786; the env DASK_SCHEDULER_ADDRESS overrides it
+    tls: TLSConfig  # the certificates of a tls:// address
+    # accept tcp:// (no authentication: whoever reaches the port runs code in the cluster and in the stage) on an
+    # address other than loopback; false: tcp:// only on 127.0.0.0/8, ::1 or localhost
+    insecure_tcp: bool
 
     def __post_init__(self):
         require(self.kind in EXECUTORS, "kind", f"unknown executor {self.kind!r}; allowed: {', '.join(EXECUTORS)}")

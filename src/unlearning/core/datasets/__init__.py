@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from unlearning.core.datasets import remote, small
 
-POOLED = {"mnist-5k": small.mnist_5k, "digits": small.digits}
+POOLED = {"mnist-5k": small.mnist_5k, "digits": small.digits, "fashion-mnist-5k": remote.fashion_mnist_5k}
 OFFICIAL = {"fashion-mnist": remote.fashion_mnist, "mnist": remote.mnist, "emnist": remote.emnist,
             "cifar10": remote.cifar10}
 
 
 def origin(name: str) -> str:
+    if name == "fashion-mnist-5k":
+        return remote.origin("fashion-mnist")
     return "installed python package" if name in POOLED else remote.origin(name)

@@ -70,6 +70,16 @@ def fashion_mnist() -> dict[str, torch.Tensor]:
                   lambda root, train: FashionMNIST(root, train=train, download=True))
 
 
+def fashion_mnist_5k() -> tuple[np.ndarray, np.ndarray]:
+    """500 images of each class drawn once (fixed seed) from Fashion-MNIST's training split: a pooled source of
+    mnist-5k's size and balance, so that a Fashion-MNIST forget request costs what a digit request costs."""
+    tensors = fashion_mnist()
+    labels = tensors["train_y"]
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))  # one fixed draw
+    chosen = torch.cat([order[labels[order] == c][:500] for c in range(10)]).sort().values  # [5000]
+    return tensors["train_x"][chosen].numpy(), labels[chosen].numpy()
+
+
 def emnist() -> dict[str, torch.Tensor]:
     from torchvision.datasets import EMNIST
 
