@@ -82,8 +82,8 @@ def table(baselines: list[str]) -> pd.DataFrame:
         block, scores = params["methods"][method], metrics[method]
         rows.append({"method": method, "epochs": block["epochs"], "lr": block["lr"], "batch": block["batch_size"],
                      **{key: scores[key] for key in ACCURACIES}, "forgetting": scores["forgetting_score"],
-                     "final": scores["final_score"], "outside_band": scores["outside_band"],
-                     "speedup": scores["speedup"], "experiment": name, **extra_keys(method, block)})
+                     "final": scores["final_score"], "different": scores["different"],
+                     "compute": scores["compute_share"], "experiment": name, **extra_keys(method, block)})
     frame = pd.DataFrame(rows)
     frame = frame.drop_duplicates([c for c in ("method", "epochs", "lr", "batch", "max_epochs") if c in frame])
     frame = frame.sort_values(["method", "epochs", "batch", "lr"]).reset_index(drop=True)

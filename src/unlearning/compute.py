@@ -6,8 +6,8 @@ Wall-clock seconds vary with the machine and its load (unlearning.timing); for o
 a pass is fixed, so these counts, weighted 3:1 (a backward pass costs about two forward passes), compare a
 method's compute with the retrain's on any machine and reproduce bit for bit. The hook sits on the first layer
 with parameters, which every forward path of the project's models goes through (model(x) and model.features(x));
-copies of the model (a method's frozen teacher) count into the same counter. What a method computes on a model
-it builds from scratch (bad_teacher's incompetent teacher) is not counted."""
+copies of the model (a method's frozen teacher, bad_teacher's re-initialised one) count into the same counter. A
+model built anew with models.build would not be counted; no method builds one."""
 from __future__ import annotations
 
 import contextlib
