@@ -53,3 +53,14 @@ def top_gradient_mask(model, x, y, fraction: float) -> dict:
     keep = max(1, int(round(fraction * flat_abs.numel())))
     threshold = flat_abs.sort(descending=True).values[keep - 1]
     return {name: g.abs() >= threshold for name, g in zip(params, grads)}
+
+
+def assert_only_masked_weights_move(original, model, mask: dict) -> None:
+    """No weight outside `mask` (name -> bool tensor) changed from `original` to `model`, and most of the masked
+    ones did (the mask was trained, not merely respected)."""
+    moved_total = 0
+    for (name, before), after in zip(original.named_parameters(), model.parameters()):
+        moved = after.detach() != before.detach()
+        assert not (moved & ~mask[name]).any(), name
+        moved_total += int(moved.sum())
+    assert moved_total > 0.5 * sum(int(m.sum()) for m in mask.values())

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
-from unlearning import audit, equivalence
+from unlearning import audit
 from unlearning.core import config
 from unlearning.equivalence import DIFFERENT, EQUIVALENT, INCONCLUSIVE, NA, difference, holm, verdicts
 
