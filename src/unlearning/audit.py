@@ -25,8 +25,8 @@ import torch
 from unlearning import equivalence, stats
 from unlearning.core import rng
 from unlearning.core.config import AuditConfig
-from unlearning.forgetting_score import (accuracy_ratio, bootstrap_scores, example_epsilons, forgetting_score,
-                                         max_epsilon)
+from unlearning.forgetting_score import (accuracy_ratio, bootstrap_scores, example_epsilons, final_score,
+                                         forgetting_score, max_epsilon)
 
 # Population metrics judged against the retrains (those a scenario defines; relearn_auc_k<K> are added per k)
 BAND_METRICS = ("forget_acc", "retain_acc", "new_acc", "test_acc", "mia_efficacy", "mia_loss_auc", "probe_recall")
@@ -139,7 +139,7 @@ def audit_model(model: str, per_chain: pd.DataFrame, confidences: dict[str, torc
             ratios = [accuracy_ratio(*(v[~v.isnan()] for v in (by_chain(per_chain, model, m, chains),
                                                                by_chain(per_chain, REFERENCE, m, chains))))
                       for m in ("retain_train_acc", "test_acc")]
-            final = forgetting.mean * ratios[0] * ratios[1]
+            final = final_score(forgetting.mean, *ratios)
     forget_above = verdicts.get("forget_acc") == equivalence.DIFFERENT and differences["forget_acc"].mean > 0
     hiding = (verdicts.get("probe_recall") == equivalence.DIFFERENT and differences["probe_recall"].mean > 0
               and not forget_above)
