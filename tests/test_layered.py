@@ -1,12 +1,9 @@
-"""The Layered Unlearning scenario on tiny settings: data, features, phases, metrics, the stages' error
-handling, and one end-to-end `dvc repro` of scenarios/layered."""
+"""The Layered Unlearning scenario on tiny settings (tests/layered_tiny_overlay.yaml over the scenario's
+params.yaml): data, features, phases, metrics and the params' checks. The judging against the oracle:
+test_layered_judging.py; the stages, their bad input and one `dvc repro`: test_layered_stages.py."""
 from __future__ import annotations
 
 import copy
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -14,12 +11,19 @@ import pytest
 import torch
 import yaml
 
+from unlearning import overlay
 from unlearning.core.config import ConfigError
 from unlearning.layered import config, data, metrics, phases
 from unlearning.layered.model import RBFEnsemble, rbf_centres, rbf_features
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = Path(__file__).with_name("layered_tiny_params.yaml")
+PARAMS = ROOT / "scenarios" / "layered" / "params.yaml"
+TINY = Path(__file__).with_name("layered_tiny_overlay.yaml")
+
+
+def tiny_params() -> dict:
+    """scenarios/layered/params.yaml with the tests' overlay applied: the scenario's own keys, a few shrunk."""
+    return overlay.merged(yaml.safe_load(PARAMS.read_text()), overlay.read(TINY))
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -33,33 +37,33 @@ def one_thread():
 
 @pytest.fixture
 def tiny_raw() -> dict:
-    return yaml.safe_load(TINY.read_text())
+    return tiny_params()
 
 
 @pytest.fixture(scope="module")
 def cfg() -> config.LayeredConfig:
-    return config.load(TINY)
+    return config.parse(tiny_params())
 
 
 @pytest.fixture(scope="module")
 def points(cfg) -> dict:
-    return data.generate(cfg.data, cfg.seeds)["points"]
+    return data.generate(cfg.data, cfg.chains)["points"]
 
 
 @pytest.fixture(scope="module")
 def trained(cfg, points) -> dict:
     """init, base and LU's first layer of the tiny seeds, trained as the pipeline trains them."""
-    out = {"init": phases.run(RBFEnsemble(cfg.model, cfg.data.half_width, cfg.seeds), points["train"],
-                              phases.PHASES["init"], cfg.pretrain, cfg.seeds)}
+    out = {"init": phases.run(RBFEnsemble(cfg.model, cfg.data.half_width, cfg.chains), points["train"],
+                              phases.PHASES["init"], cfg.pretrain, cfg.chains)}
     for name in ("base", "lu_partial"):
         out[name] = phases.run(copy.deepcopy(out["init"]), points["train"], phases.PHASES[name], cfg.unlearn,
-                               cfg.seeds)
+                               cfg.chains)
     return out
 
 
 def test_generated_shapes_ranges_and_determinism(cfg):
-    d = data.generate(cfg.data, cfg.seeds)
-    seeds, g = len(cfg.seeds), cfg.data.gaussians
+    d = data.generate(cfg.data, cfg.chains)
+    seeds, g = len(cfg.chains), cfg.data.gaussians
     assert d["means"].shape == (seeds, 3, g, 2) and d["cov"].shape == (seeds, 3, g, 2, 2)
     for split, n in (("train", cfg.data.samples), ("test", cfg.data.test_samples)):
         assert set(d["points"][split]) == {"null", "A", "B", "retain"}
@@ -69,8 +73,8 @@ def test_generated_shapes_ranges_and_determinism(cfg):
     assert d["means"].abs().max() <= cfg.data.mean_half_width
     eigen = torch.linalg.eigvalsh(d["cov"])
     assert eigen.min() >= cfg.data.cov_scale - 1e-4  # 4 I + 0.1 U^T U: never narrower than 4 I
-    # a seed's data depend on that seed alone: generated alone, seed 1 gets the same points
-    alone = data.generate(cfg.data, (cfg.seeds[1],))
+    # a chain's data depend on that chain alone: generated alone, chain 1 gets the same points
+    alone = data.generate(cfg.data, (cfg.chains[1],))
     assert torch.equal(alone["points"]["test"]["B"][0], d["points"]["test"]["B"][1])
     assert not torch.equal(d["points"]["train"]["A"][0], d["points"]["train"]["A"][1])
 
@@ -103,11 +107,13 @@ def test_rbf_features_are_gaussian_bumps_on_a_grid():
     assert phi.max() <= 1 + 1e-6 and phi.min() >= 0
 
 
-def test_ensemble_seeds_are_independent(cfg):
-    """Seed s's initial weights and gradients depend on seed s alone."""
+def test_ensemble_chains_are_independent(cfg):
+    """Chain s's initial weights and gradients depend on chain s alone; the oracle draws its own."""
     model = RBFEnsemble(cfg.model, 60.0, (0, 1))
     alone = RBFEnsemble(cfg.model, 60.0, (1,))
     assert torch.equal(model.weights[0][1], alone.weights[0][0])
+    oracle = RBFEnsemble(cfg.model, 60.0, (0, 1), stream="oracle")
+    assert not torch.equal(oracle.weights[0], model.weights[0])
     x = torch.randn(8, 2, 2) * 30
     y = torch.randint(0, 2, (8, 2)).float()
     grads = []
@@ -145,21 +151,26 @@ def test_base_unlearning_forgets_a_and_b_and_keeps_retain(cfg, points, trained):
     assert layer1["A"].max() < 0.15 and layer1["B"].min() > 0.85, layer1  # LU's first layer keeps B
 
 
-def _per_seed(lu_on_a: float) -> pd.DataFrame:
+def _per_chain(lu_on_a: float) -> pd.DataFrame:
     rows = []
-    for seed, wobble in enumerate((-0.02, 0.0, 0.02)):
-        for start, on_a in (("base", 0.9), ("lu", lu_on_a), ("oracle", 0.8)):
-            rows.append({"checkpoint": f"{start}_relearn_B", "seed": seed, "A": on_a + wobble, "B": 1.0})
-            rows.append({"checkpoint": f"{start}_relearn_A", "seed": seed, "A": 1.0, "B": 0.9 + wobble})
+    for chain, wobble in enumerate((-0.02, 0.0, 0.02)):
+        for start, on_a in (("base", 0.9), ("lu", lu_on_a), ("oracle", 0.8), ("oracle_base", 0.7)):
+            rows.append({"checkpoint": f"{start}_relearn_B", "chain": chain, "A": on_a + wobble, "B": 1.0,
+                         "retain": 1.0, "null": 0.5})
+            rows.append({"checkpoint": f"{start}_relearn_A", "chain": chain, "A": 1.0, "B": 0.9 + wobble,
+                         "retain": 1.0, "null": 0.5})
     return pd.DataFrame(rows)
 
 
-def test_verdict_is_computed_from_the_numbers():
-    assert metrics.verdict(_per_seed(lu_on_a=0.3))["reproduces"]
-    assert not metrics.verdict(_per_seed(lu_on_a=0.85))["reproduces"]
-    table = metrics.table1(_per_seed(lu_on_a=0.3))
-    assert table["lu"]["relearn_B_acc_A"] == pytest.approx(0.3)
-    assert table["base"]["relearn_A_acc_B"] == pytest.approx(0.9)
+def test_claim_is_computed_from_the_numbers():
+    assert metrics.claim(_per_chain(lu_on_a=0.3))["reproduces"]
+    assert not metrics.claim(_per_chain(lu_on_a=0.85))["reproduces"]
+    table = metrics.table1(metrics.summarise(_per_chain(lu_on_a=0.3)))
+    assert table["lu"]["relearn_B_acc_A"].mean == pytest.approx(0.3)
+    assert table["base"]["relearn_A_acc_B"].mean == pytest.approx(0.9)
+    # bootstrap intervals of unlearning.stats: around the mean, inside [0, 1]
+    lu = table["lu"]["relearn_B_acc_A"]
+    assert 0 <= lu.low < lu.mean < lu.high <= 1
 
 
 @pytest.mark.parametrize("edit, key", [
@@ -167,59 +178,13 @@ def test_verdict_is_computed_from_the_numbers():
     (lambda r: r["data"].update(assignment="spiral"), "data.assignment"),
     (lambda r: r["model"].pop("sigma"), "model.sigma"),
     (lambda r: r["relearn"].update(lr=0), "relearn.lr"),
-    (lambda r: r.update(seeds=[]), "seeds"),
+    (lambda r: r["audit"].update(chains=1), "audit.chains"),
+    (lambda r: r["audit"]["tolerance"].update(relearned=1.5), "audit.tolerance.relearned"),
+    (lambda r: r["audit"]["tolerance"].pop("unlearned"), "audit.tolerance.unlearned"),
+    (lambda r: r.update(seeds=[0, 1]), "seeds"),  # the former key: now an unknown one
 ])
 def test_bad_params_name_their_key(tiny_raw, edit, key):
     edit(tiny_raw)
     with pytest.raises(ConfigError) as err:
         config.parse(tiny_raw)
     assert err.value.key == key
-
-
-def _env() -> dict:
-    return {**os.environ, "PYTHONPATH": str(ROOT / "src"),
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-
-
-@pytest.mark.parametrize("stage, edit, key", [
-    ("download", lambda r: r["data"].update(bogus=1), "data.bogus"),
-    ("evaluate", lambda r: r["unlearn"].update(epochs=-1), "unlearn.epochs"),
-])
-def test_stage_with_bad_params_exits_2_and_writes_nothing(tmp_path, tiny_raw, stage, edit, key):
-    edit(tiny_raw)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_raw))
-    done = subprocess.run([sys.executable, "-m", f"stages.layered.{stage}"], cwd=tmp_path, env=_env(),
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and key in lines[0], done.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]
-
-
-def test_dvc_repro_of_the_layered_pipeline(tmp_path, tiny_raw):
-    """A fresh repository holding src/ and scenarios/layered with the tiny params: `dvc repro` runs every
-    stage and writes the metrics, the report and one plot per checkpoint."""
-    shutil.copytree(ROOT / "src", tmp_path / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    scenario = tmp_path / "scenarios" / "layered"
-    scenario.mkdir(parents=True)
-    shutil.copy(ROOT / "scenarios" / "layered" / "dvc.yaml", scenario)
-    (scenario / "params.yaml").write_text(yaml.safe_dump(tiny_raw))
-    env = _env() | {"PYTHONPATH": str(tmp_path / "src")}
-
-    def run(*cmd, cwd=tmp_path):
-        done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, f"{cmd}: {done.stdout[-2000:]}\n{done.stderr[-2000:]}"
-        return done.stdout
-
-    run("git", "init", "-q")
-    run("dvc", "init", "-q")
-    run("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "init")
-    run("dvc", "repro", cwd=scenario)
-    summary = yaml.safe_load((scenario / "metrics" / "summary.json").read_text())
-    assert set(summary["checkpoints"]) == set(phases.PHASES)
-    assert 0 <= summary["table1"]["lu"]["relearn_B_acc_A"] <= 1
-    assert summary["checkpoints"]["base"]["A"] < 0.15 < 0.85 < summary["checkpoints"]["base"]["retain"]
-    report = (scenario / "metrics" / "report.md").read_text()
-    assert "Table 1" in report and ("**Reproduced**" in report or "**Not reproduced**" in report)
-    assert {p.stem for p in (scenario / "plots").glob("*.png")} == {*phases.PHASES, "overview"}
-    assert "up to date" in run("dvc", "status", cwd=scenario)

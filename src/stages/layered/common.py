@@ -21,7 +21,8 @@ PLOTS = Path("plots")
 # the directory of each stage's checkpoints (one DVC output each)
 STAGE_DIRS = {"pretrain": Path("models/pretrained"), "oracle": Path("models/oracle"),
               "unlearn": Path("models/unlearned"), "relearn": Path("models/relearned")}
-STAGE_PHASES = {"pretrain": ["init"], "oracle": ["oracle"], "unlearn": ["base", "lu_partial", "lu"],
+STAGE_PHASES = {"pretrain": ["init"], "oracle": ["oracle"],
+                "unlearn": [n for n, p in phases.PHASES.items() if p.block == "unlearn"],
                 "relearn": [n for n, p in phases.PHASES.items() if p.block == "relearn"]}
 
 
@@ -38,16 +39,18 @@ def checkpoint_path(name: str) -> Path:
 
 
 def load_points(cfg: config.LayeredConfig, split: str) -> dict:
-    """role -> [S, n, 2] on the configured device, for split 'train' or 'test'."""
+    """role -> [S, n, 2] (S chains) on the configured device, for split 'train' or 'test'."""
     data = io.load_tensors(DATA, "run the download stage: `dvc repro -f download`")
-    if data["seeds"] != list(cfg.seeds):
-        raise InputError(f"{DATA}: holds seeds {data['seeds']}, params ask for {list(cfg.seeds)}; rerun download")
+    if data.get("chains") != list(cfg.chains):
+        raise InputError(f"{DATA}: holds chains {data.get('chains')}, params ask for {list(cfg.chains)} "
+                         "(audit.chains); rerun download")
     device = resolve_device(cfg.device)
     return {role: x.to(device) for role, x in data["points"][split].items()}
 
 
-def new_model(cfg: config.LayeredConfig) -> RBFEnsemble:
-    return RBFEnsemble(cfg.model, cfg.data.half_width, cfg.seeds).to(resolve_device(cfg.device))
+def new_model(cfg: config.LayeredConfig, stream: str = "init") -> RBFEnsemble:
+    """A fresh ensemble of every chain; stream names its draw of initial weights (RBFEnsemble)."""
+    return RBFEnsemble(cfg.model, cfg.data.half_width, cfg.chains, stream).to(resolve_device(cfg.device))
 
 
 def load_model(cfg: config.LayeredConfig, name: str) -> RBFEnsemble:
@@ -67,14 +70,14 @@ def train_stage(stage: str) -> None:
         out.mkdir()
         for name in STAGE_PHASES[stage]:
             phase = phases.PHASES[name]
-            if phase.start is None:
-                model = new_model(cfg)
+            if phase.start is None:  # init and the oracle: each its own initial weights
+                model = new_model(cfg, stream=name)
             elif phase.start in trained:  # trained earlier in this stage (LU's second layer)
                 model = copy.deepcopy(trained[phase.start])
             else:
                 model = load_model(cfg, phase.start)
             start = time.perf_counter()
-            phases.run(model, points, phase, getattr(cfg, phase.block), cfg.seeds)
+            phases.run(model, points, phase, getattr(cfg, phase.block), cfg.chains)
             seconds[name] = round(time.perf_counter() - start, 3)
             io.save_state(model, out / f"{name}.pt")
             trained[name] = model

@@ -14,18 +14,18 @@ from unlearning.layered import data
 @stage
 def main() -> None:
     cfg = load_config()
-    generated = data.generate(cfg.data, cfg.seeds)
+    generated = data.generate(cfg.data, cfg.chains)
     with io.atomic_path(DATA) as tmp:
         io.torch_save(generated, tmp)
         digest = hashlib.sha256(tmp.read_bytes()).hexdigest()  # of the file that becomes DATA on success
     share = data.same_set_neighbour_share(generated["means"])
     io.write_json(MANIFEST, {
         "sha256": digest,
-        "seeds": list(cfg.seeds),
+        "chains": list(cfg.chains),
         "assignment": cfg.data.assignment,
         "shapes": {split: {role: list(x.shape) for role, x in roles.items()}
                    for split, roles in generated["points"].items()},
-        # share of Gaussian means whose nearest other mean is in the same set (high = separated sets)
+        # per chain, the share of Gaussian means whose nearest other mean is in the same set (high = separated)
         "same_set_neighbour_share": [round(v, 4) for v in share.tolist()],
     })
 

@@ -1,4 +1,4 @@
-"""plot: the decision boundary of every checkpoint for the first seed, with its held-out points.
+"""plot: the decision boundary of every checkpoint for chain 0, with its held-out points.
 
 Writes plots/<checkpoint>.png (one per checkpoint) and plots/overview.png (all of them side by side)."""
 from __future__ import annotations
@@ -13,14 +13,13 @@ from unlearning.layered import phases, plots
 def main() -> None:
     cfg = load_config()
     test = load_points(cfg, "test")
-    seed = cfg.seeds[0]
     hw = cfg.data.half_width
     maps = {name: plots.probability_map(load_model(cfg, name), 0, hw) for name in phases.PHASES}
     with io.atomic_path(PLOTS) as out:
         out.mkdir()
         for name, prob_map in maps.items():
-            plots.boundary_figure(prob_map, test, 0, hw, f"{name} (seed {seed})", out / f"{name}.png")
-        plots.overview_figure(maps, test, 0, hw, f"Decision boundaries, seed {seed} ({cfg.data.assignment} assignment)",
+            plots.boundary_figure(prob_map, test, 0, hw, f"{name} (chain 0)", out / f"{name}.png")
+        plots.overview_figure(maps, test, 0, hw, f"Decision boundaries, chain 0 ({cfg.data.assignment} assignment)",
                               out / "overview.png")
 
 

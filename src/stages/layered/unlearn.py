@@ -1,4 +1,5 @@
-"""unlearn: base unlearning (A and B relabelled 0 at once) and Layered Unlearning (A first, B kept; then B)."""
+"""unlearn: base unlearning (A and B relabelled 0 at once), Layered Unlearning (A first, B kept; then B), and
+base's unlearning phase run on the oracle (oracle_base: a reference with base's schedule)."""
 from stages.base.common import stage
 from stages.layered.common import train_stage
 

@@ -44,8 +44,36 @@ class ModelParams:
 
 
 @dataclass(frozen=True)
+class ToleranceParams:
+    """How far a method's mean accuracy may lie from the oracle's and still count as the same (the equivalence
+    margin of unlearning.equivalence): a difference is called different only when shown to exceed it."""
+
+    unlearned: float  # the unlearned models (no attack) against the oracle: accuracies, e.g. 0.02 = two points
+    relearned: float  # after a relearn attack, against the oracle after the same attack
+
+    def __post_init__(self):
+        for name in ("unlearned", "relearned"):
+            value = getattr(self, name)
+            require(0 <= value < 1, name, f"must be in [0, 1), got {value!r}")
+
+
+@dataclass(frozen=True)
+class AuditParams:
+    """Chain i is one draw of all randomness: its own data (mixtures and points), its own init model with every
+    method's models made from it, and an oracle from an independent initialisation. The methods' N values of a
+    metric are judged against the oracle's N values, never against one draw."""
+
+    chains: int  # independent chains, numbered 0 .. chains - 1 (>= 2: a distribution needs two draws)
+    tolerance: ToleranceParams
+
+    def __post_init__(self):
+        require(self.chains >= 2, "chains",
+                f"must be an integer >= 2 (a distribution needs two draws), got {self.chains!r}")
+
+
+@dataclass(frozen=True)
 class LayeredConfig:
-    seeds: tuple[int, ...]  # every seed draws its own data and model; metrics report mean and 95 % CI
+    audit: AuditParams
     device: str  # auto | cpu | cuda
     data: DataParams
     model: ModelParams
@@ -53,9 +81,12 @@ class LayeredConfig:
     unlearn: FitConfig  # each unlearning phase (base; LU's two layers), fine-tuning the previous model
     relearn: FitConfig  # the relearn attack, fine-tuning on one set labelled 1
 
+    @property
+    def chains(self) -> tuple[int, ...]:
+        """The chain indices; chain i seeds every random draw of its data and models with i."""
+        return tuple(range(self.audit.chains))
+
     def __post_init__(self):
-        require(len(self.seeds) >= 1 and len(set(self.seeds)) == len(self.seeds), "seeds",
-                f"needs one or more distinct integers, got {list(self.seeds)}")
         require(self.device in DEVICES, "device", f"unknown device {self.device!r}; allowed: {', '.join(DEVICES)}")
 
 

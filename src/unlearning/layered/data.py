@@ -76,7 +76,7 @@ def generate(p: DataParams, seeds: tuple[int, ...]) -> dict:
     """Every seed stacked: means [S, 3, G, 2], cov [S, 3, G, 2, 2], points[split][role] [S, n, 2]."""
     per_seed = [generate_seed(p, s) for s in seeds]
     return {
-        "seeds": list(seeds),
+        "chains": list(seeds),
         "means": torch.stack([d["means"] for d in per_seed]).float(),
         "cov": torch.stack([d["cov"] for d in per_seed]).float(),
         "points": {split: {role: torch.stack([d["points"][split][role] for d in per_seed]).float()

@@ -28,7 +28,9 @@ def rbf_features(x: torch.Tensor, centres: torch.Tensor, sigma: float) -> torch.
 class RBFEnsemble(nn.Module):
     """S independent models. weights[l]: [S, in_l, out_l], biases[l]: [S, out_l]; the last layer has out = 1."""
 
-    def __init__(self, params: ModelParams, half_width: float, seeds: tuple[int, ...]):
+    def __init__(self, params: ModelParams, half_width: float, seeds: tuple[int, ...], stream: str = "init"):
+        """stream: names the draw of the initial weights; the oracle takes its own ("oracle"), so that, as in the
+        main pipeline, the retrain shares no initialisation with its chain's init model."""
         super().__init__()
         self.sigma = params.sigma
         self.register_buffer("centres", rbf_centres(params.grid, half_width))
@@ -37,7 +39,7 @@ class RBFEnsemble(nn.Module):
         for fan_in, fan_out in zip(widths[:-1], widths[1:]):
             layers = []
             for seed in seeds:  # each seed's initial weights depend on that seed alone (and the layer shape)
-                with seeded(seed, "layered", "init", f"{fan_in}x{fan_out}"):
+                with seeded(seed, "layered", stream, f"{fan_in}x{fan_out}"):
                     layers.append(nn.Linear(fan_in, fan_out))
             self.weights.append(nn.Parameter(torch.stack([m.weight.detach().T for m in layers])))
             self.biases.append(nn.Parameter(torch.stack([m.bias.detach() for m in layers])))

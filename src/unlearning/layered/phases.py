@@ -30,13 +30,17 @@ def _relearn(start: str, attacked: str) -> Phase:
     return Phase(f"{start}_relearn_{attacked}", start, {attacked: 1}, "relearn")
 
 
-RELEARN_FROM = ("base", "lu", "oracle")  # the oracle's attack is the reference: what relearning alone yields
+# The oracles' attacks are the references: what relearning alone yields on a model that never learned A or B.
+# oracle_base is the oracle given base's unlearning phase as well, so that its schedule (pretrain, then an
+# unlearning phase with a fresh optimiser) is base's: the attack moves a model less the longer it trained.
+RELEARN_FROM = ("base", "lu", "oracle", "oracle_base")
 PHASES = {p.name: p for p in [
     Phase("init", None, {**KEEP, "A": 1, "B": 1}, "pretrain"),
     Phase("oracle", None, {**KEEP, "A": 0, "B": 0}, "pretrain"),  # never learned A or B: relabelled from scratch
     Phase("base", "init", {**KEEP, "A": 0, "B": 0}, "unlearn"),  # unlearn A and B at once
     Phase("lu_partial", "init", {**KEEP, "A": 0, "B": 1}, "unlearn"),  # LU layer 1: A only, B kept
     Phase("lu", "lu_partial", {**KEEP, "A": 0, "B": 0}, "unlearn"),  # LU layer 2: then B
+    Phase("oracle_base", "oracle", {**KEEP, "A": 0, "B": 0}, "unlearn"),  # base's phase, run on the oracle
     *[_relearn(start, attacked) for start in RELEARN_FROM for attacked in ("A", "B")],
 ]}
 
