@@ -3,19 +3,18 @@ rate on draws of one distribution, the three verdicts against a tolerance, Holm'
 the measured false-flag rates of the committed default run."""
 from __future__ import annotations
 
+import io
 import math
 from itertools import combinations
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
+from committed import committed_text
 
 from unlearning import audit
 from unlearning.core import config
 from unlearning.equivalence import DIFFERENT, EQUIVALENT, INCONCLUSIVE, NA, difference, holm, verdicts
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def seeded(seed: int) -> torch.Generator:
@@ -101,12 +100,14 @@ def test_holm_step_down():
     assert holm([0.02] + [0.9] * 8)[0] == pytest.approx(0.18)
 
 
-def test_false_flag_rates_of_the_committed_default_run():
+def test_false_flag_rates_of_the_committed_default_run(tmp_path):
     """The 2 x 32 retrains of the committed default run (64 for the output metrics, 16 for the probe and the
     relearn attack), split in halves: the verdicts flag an exact retrain on no metric more than 5 % of the time,
     and the uncorrected permutation test keeps its nominal level within the estimate's error."""
-    per_chain = pd.read_csv(ROOT / "metrics" / "per_chain.csv")
-    cfg = config.load(ROOT / "params.yaml", methods=())
+    per_chain = pd.read_csv(io.StringIO(committed_text("metrics/per_chain.csv")))
+    params = tmp_path / "params.yaml"
+    params.write_text(committed_text("params.yaml"))
+    cfg = config.load(params, methods=())
     rates = audit.false_flag_rates(per_chain, list(cfg.seeds), cfg.audit, splits=200)
     print({metric: rate for metric, rate in rates.items()})
     for metric, rate in rates.items():
