@@ -1,14 +1,20 @@
-"""plot: figures from the evaluate stage's outputs (figure code in unlearning.plots).
+"""plot: figures from the evaluate stage's outputs (figure code in unlearning.plots and unlearning.plots_curves).
 
-plots/images/*.png      confusion matrices (rows: true digit, the forgotten one included), forget/retain trade-off,
-                        relearn curves, the forgetting score with its interval per model (score.png), probe recall
-                        vs output forget accuracy, every metric's difference to the retrains against its
-                        tolerance (differences.png), per-example epsilons (epsilons.png)
-plots/confusion/*.csv   actual/predicted pairs of the first seed, for DVC's confusion template
+plots/score.json        forgetting score, its interval, share of the ceiling and verdict per model, for the
+                        .dvc/plots/score.json template (the first plot of `dvc plots show`; ceiling: oracle_b)
+plots/differences.json  every model's difference of means to the retrains per metric, its interval, the tolerance
+                        and the verdict, for the .dvc/plots/differences.json template (the second plot)
+plots/images/*.png      score.png (the forgetting score with its interval per model, against the ceiling),
+                        differences.png (every metric's difference against its tolerance), tradeoff.png and
+                        probe.png (models as points, the crowded corner enlarged), relearn.png, training.png,
+                        epsilons.png (per-example epsilons), confusion_<model>.png (one model's confusion matrix)
+plots/images/matrices/confusion.png  every model's confusion matrix in one image (last on the page: dvc_render
+                        puts images after the Vega plots, sorted by folder)
+plots/confusion/*.csv   actual/predicted pairs of the first seed, for DVC's confusion template (not on the page)
 plots/relearn/k<K>.csv  mean relearn curves of every model for one k (step, model, forget_acc), for the
                         .dvc/plots/relearn.json template (one line per model)
-plots/tradeoff.json     forget vs retain accuracy per model, for DVC's scatter template
-plots/probe.json        probe recall vs output forget accuracy per model, for the .dvc/plots/models.json template
+plots/tradeoff.json     forget vs retain accuracy per model, for the .dvc/plots/models.json template
+plots/probe.json        probe recall vs output forget accuracy per model, for the same template
 plots/relearn.csv       every mean relearn curve (step, k, model, forget_acc)
 plots/training/<metric>.csv  the first chain's training curve of every model that trains (epoch, model, metric),
                         gathered from dvclive's live/<model>/plots/metrics/<metric>.tsv, for .dvc/plots/curves.json"""
@@ -18,8 +24,9 @@ import pandas as pd
 
 from stages.base.common import EVAL, LIVE, METRICS, PARAMS, PLOTS, RELEARN, stage
 from unlearning.core import config, io
-from unlearning.plots import (confusion_figure, difference_figure, epsilon_figure, probe_figure, relearn_figure,
-                              score_figure, tradeoff_figure)
+from unlearning.plots import (difference_figure, epsilon_figure, probe_figure, ranked, score_figure, tradeoff_figure,
+                              verdict_of)
+from unlearning.plots_curves import confusion_figure, confusion_grid, relearn_figure, training_figure
 
 
 def records(summary: dict, keys: tuple[str, ...]) -> pd.DataFrame:
@@ -29,6 +36,24 @@ def records(summary: dict, keys: tuple[str, ...]) -> pd.DataFrame:
 
 def write_records(frame: pd.DataFrame, path) -> None:
     path.write_text(frame.to_json(orient="records", indent=1))
+
+
+def score_records(audits: list[dict]) -> list[dict]:
+    """Rows of plots/score.json, highest score first: the score, its interval, its share of the ceiling, the
+    verdict (passes, hides, over-forgets, fails)."""
+    return [{"model": r["model"], "forgetting_score": s["mean"], "forgetting_low": s["low"],
+             "forgetting_high": s["high"], "ceiling_share": r.get("ceiling_share"), "verdict": verdict_of(r)}
+            for r in ranked(audits) if (s := r.get("forgetting_score")) and s["mean"] is not None]
+
+
+def difference_records(audits: list[dict], tolerances: dict[str, float]) -> list[dict]:
+    """Rows of plots/differences.json: model x metric, the difference of means to the retrains and its interval,
+    the metric's tolerance and the verdict; models in the score's order (rank), metrics in audit.json's order
+    (metric_index)."""
+    return [{"model": r["model"], "rank": rank, "metric": metric, "metric_index": index, "difference": d["mean"],
+             "low": d["low"], "high": d["high"], "tolerance": tolerances[metric], "verdict": m["verdict"]}
+            for rank, r in enumerate(ranked(audits)) for index, (metric, m) in enumerate(r["metrics"].items())
+            if (d := m.get("difference")) and d["mean"] is not None]
 
 
 def training_curves(models: list[str]) -> dict[str, pd.DataFrame]:
@@ -52,8 +77,11 @@ def main() -> None:
     models = [*cfg.methods, "oracle"]  # oracle_b, a second population of retrains, is in the score figures only
     relearn = pd.concat([pd.DataFrame(io.read_json(RELEARN / f"{m}.json")).assign(model=m) for m in models])
     mean_curves = relearn.groupby(["model", "k", "step"], sort=False, as_index=False)["forget_acc"].mean()
+    tolerances = {m: cfg.audit.tolerance.of(m) for m in audits[0]["metrics"]} if audits else {}
+    intervals = {r["model"]: r["metrics"] for r in audits}  # model -> metric -> {mean, low, high, ...}
+    curves = training_curves(["pretrained", *models])
     with io.atomic_path(PLOTS) as out:
-        for folder in ("images", "confusion", "relearn", "training"):
+        for folder in ("images", "images/matrices", "confusion", "relearn", "training"):
             (out / folder).mkdir(parents=True)
         for name in models:
             mine = predictions[predictions.model == name]
@@ -61,22 +89,28 @@ def main() -> None:
                              out / "images" / f"confusion_{name}.png")
             first_seed = mine[mine.seed == cfg.seeds[0]]
             first_seed[["actual", "predicted"]].to_csv(out / "confusion" / f"{name}.csv", index=False)
-        tradeoff_figure(summary, out / "images" / "tradeoff.png")
-        relearn_figure(mean_curves, out / "images" / "relearn.png")
+        confusion_grid(predictions, models, f"Confusion matrices, pooled over {len(cfg.seeds)} chains (rows: true "
+                       "digit, normalised; columns: predicted output slot)", out / "images" / "matrices" /
+                       "confusion.png")
         score_figure(audits, audit_file["ceiling"], out / "images" / "score.png")
-        probe = next((r["metrics"].get("probe_recall") for r in audits if r["model"] == "oracle"), None)
-        probe_figure(summary, None if probe is None else (probe["low"], probe["high"]), out / "images" / "probe.png")
+        write_records(pd.DataFrame(score_records(audits)), out / "score.json")
         if audits:
-            tolerances = {m: cfg.audit.tolerance.of(m) for m in audits[0]["metrics"]}
             difference_figure(audits, tolerances, out / "images" / "differences.png")
+        write_records(pd.DataFrame(difference_records(audits, tolerances)), out / "differences.json")
+        tradeoff_figure(summary, intervals, out / "images" / "tradeoff.png")
+        probe = intervals.get("oracle", {}).get("probe_recall")
+        probe_figure(summary, intervals, None if probe is None else (probe["low"], probe["high"]),
+                     out / "images" / "probe.png")
+        relearn_figure(mean_curves, out / "images" / "relearn.png")
+        training_figure(curves, out / "images" / "training.png")
         epsilon_figure(audits, out / "images" / "epsilons.png")
         write_records(records(summary, ("forget_acc", "retain_acc")), out / "tradeoff.json")
         write_records(records(summary, ("forget_acc", "probe_recall")), out / "probe.json")
         mean_curves[["step", "k", "model", "forget_acc"]].to_csv(out / "relearn.csv", index=False)
-        for k, curves in mean_curves.groupby("k"):
-            curves[["step", "model", "forget_acc"]].to_csv(out / "relearn" / f"k{k}.csv", index=False)
-        for metric, curves in training_curves(["pretrained", *models]).items():
-            curves.to_csv(out / "training" / f"{metric}.csv", index=False)
+        for k, part in mean_curves.groupby("k"):
+            part[["step", "model", "forget_acc"]].to_csv(out / "relearn" / f"k{k}.csv", index=False)
+        for metric, frame in curves.items():
+            frame.to_csv(out / "training" / f"{metric}.csv", index=False)
 
 
 if __name__ == "__main__":
