@@ -47,7 +47,8 @@ repro: setup
 suite: setup datasets
 	dvc repro suite/dvc.yaml
 
-# The Markdown a reviewer reads (CI posts it with CML): headline table, metrics changed against $(BASE), figures.
+# The Markdown a reviewer reads (CI posts it with CML): params diff, verdict table with intervals, the metrics that
+# moved beyond their interval against $(BASE), figures.
 BASE ?= main
 report: setup
 	python src/pr_comment.py --base $(BASE) --out build/pr_comment.md
@@ -62,6 +63,6 @@ bench: setup
 # Only what is not tracked: data/ and scenarios/ hold tracked files (manifests, metrics, .gitignore), so there only
 # the ignored files go (`git clean -X`); dvc_plots/ is what `dvc plots show` writes, in the root or a scenario's folder.
 clean:
-	rm -rf $(VENV) models relearn eval runs live .tmp build
+	rm -rf $(VENV) models relearn eval runs live .tmp .cache build
 	git clean -fdXq -- data scenarios
 	find . -path ./.git -prune -o -type d -name dvc_plots -prune -exec rm -rf {} +

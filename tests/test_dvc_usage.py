@@ -15,6 +15,7 @@ import pytest
 from dvc_project import ROOT, dvc, sh
 
 WIDTH = 200  # the widest line a terminal shows without wrapping, the bound the README promises
+COMPARE_WIDTH = 120  # "what did my change do": read in a narrow terminal or a CI log
 MODELS = ("original", "finetune", "head_mask", "oracle", "oracle_b")
 # README, "Comparing a change": the invocations whose output a person reads after changing one method
 COMPARE = (("exp", "diff"), ("metrics", "diff"), ("params", "diff"))
@@ -101,13 +102,13 @@ def test_plots_render_offline_with_a_colour_and_legend_per_model(tiny_run, tmp_p
 
 
 def test_one_method_change_reads_in_a_few_lines_and_makes_the_pr_comment(tiny_run):
-    env = {**os.environ, "COLUMNS": str(WIDTH)}
+    env = {**os.environ, "COLUMNS": str(COMPARE_WIDTH)}
     try:
         sh(tiny_run, sys.executable, "-m", "dvc", "exp", "run", "-q", "-S", "methods.finetune.lr=0.01")
         for args in COMPARE:
             out = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=tiny_run, env=env, capture_output=True,
                                  text=True, check=True).stdout
-            assert widest(out) <= WIDTH and "…" not in out, (args, out)
+            assert widest(out) <= COMPARE_WIDTH and "…" not in out, (args, out)
             assert "finetune" in out and "head_mask" not in out, (args, out)
         # make report (the recipe's command; `make` would first build a venv in the copy)
         recipe = (ROOT / "Makefile").read_text().split("\nreport:")[1].split("\n\n")[0]
@@ -118,12 +119,14 @@ def test_one_method_change_reads_in_a_few_lines_and_makes_the_pr_comment(tiny_ru
         sh(tiny_run, "git", "reset", "-q", "--hard")
         sh(tiny_run, sys.executable, "-m", "dvc", "checkout", "-q", "--force", "dvc.yaml")
         shutil.rmtree(tiny_run / "build", ignore_errors=True)
-    table, diff, figures = text.split("\n### ")[0], text.split("\n### ")[1], text.split("\n### ")[2]
+    params, table, moved, figures = text.split("\n### ")[1:5]
+    assert "methods.finetune.lr" in params and "head_mask" not in params, params
     header = next(line for line in table.splitlines() if line.startswith("| model"))
     assert header.count("|") - 1 <= 8, header
     assert sum(line.startswith("| ") for line in table.splitlines()) == 1 + len(MODELS)
-    changed = [line for line in diff.splitlines() if line.startswith("| metrics/")]
-    assert changed and all(line.startswith("| metrics/models/finetune.json") for line in changed), diff
+    # only the changed method's metrics can move beyond their interval; it did change (listed or counted)
+    listed = [line.split("|")[1].strip() for line in moved.splitlines() if line.startswith("| ")][1:]
+    assert all(name == "finetune" for name in listed) and (listed or "within the base's" in moved), moved
     images = re.findall(r"!\[\w+\]\(([^)]+)\)", figures)
     assert len(images) >= 3 and all((tiny_run / "build" / path).resolve().is_relative_to(tiny_run)
                                     for path in images), figures

@@ -11,8 +11,8 @@ from dvc_project import ROOT, sh
 
 TRACKED = ("data/.gitignore", "data/mnist-5k.json", "scenarios/layered/data/.gitignore",
            "scenarios/layered/metrics/summary.json", "params.yaml")
-UNTRACKED = (".venv/bin/python", "models/pretrained/seed0.pt", "runs/original.json", "live/original/metrics.json",
-             "build/pr_comment.md", "data/mnist-5k.pt", "dvc_plots/index.html",
+UNTRACKED = (".venv/bin/python", "models/pretrained/seed0.pt", "runs/original.json", ".cache/audit/0.pt",
+             "live/original/metrics.json", "build/pr_comment.md", "data/mnist-5k.pt", "dvc_plots/index.html",
              "scenarios/layered/dvc_plots/index.html", "scenarios/layered/data/gmm.pt",
              "scenarios/layered/metrics/per_seed.csv")
 

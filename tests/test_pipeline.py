@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -94,7 +95,17 @@ def test_one_method_change_reruns_only_its_chain(project):
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     try:
         stale = set(json.loads(dvc(project, "status", "--json")))
-        ran = set(re.findall(r"Running stage '([^']+)'", dvc(project, "repro")))
+        log = dvc(project, "repro")
+        ran = set(re.findall(r"Running stage '([^']+)'", log))
+        # evaluate scores and audits only the changed model; the others come from .cache/audit ...
+        assert "4 of 5 models unchanged since the last run (cached), 1 to evaluate: finetune" in log
+        outputs = [*sorted((project / "metrics").rglob("*.*")), project / "eval" / "predictions.csv",
+                   project / "eval" / "score_draws.csv"]
+        with_cache = {path: path.read_bytes() for path in outputs}
+        # ... and gives, bit for bit, what evaluating every model again gives
+        shutil.rmtree(project / ".cache" / "audit")
+        assert "0 of 5 models unchanged" in dvc(project, "repro", "-f", "-s", "evaluate")
+        assert {path: path.read_bytes() for path in outputs} == with_cache
     finally:
         (project / "params.yaml").write_text(original)
         dvc(project, "repro", "-q")

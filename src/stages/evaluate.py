@@ -7,16 +7,17 @@ the per-example forgetting score with its ceiling, and each metric against the r
 Writes metrics/models/<model>.json (a handful of headline numbers per model: what `dvc metrics` shows, one row per
 model), metrics/summary.json (every mean, one flat entry per model), metrics/audit.json (every
 interval, band and verdict, and each method's per-example epsilons), metrics/per_chain.csv, metrics/report.md, and
-eval/predictions.csv (for the plot stage)."""
+eval/predictions.csv (for the plot stage). .cache/audit keeps each model's results between runs, so that only
+new or changed models are evaluated and audited (stages.audit_cache)."""
 from __future__ import annotations
-
-import math
 
 import pandas as pd
 import torch
+import yaml
 
-from stages.base.common import (EVAL, METRICS, PARAMS, RELEARN, model_dir, open_experiment, parallel_map, read_runs,
-                           seed_file, stage)
+from stages import audit_cache
+from stages.base.common import (EVAL, METRICS, PARAMS, RELEARN, data_path, model_dir, open_experiment, parallel_map,
+                                read_runs, seed_file, stage)
 from unlearning import audit
 from unlearning import compute
 from unlearning.core import config, io
@@ -63,6 +64,20 @@ def main() -> None:
     runs = {name: read_runs(name) for name in [*models, "pretrained"] if name != "original"}
     runs["original"] = runs["pretrained"]
     num_forget = len(exp.splits(0, "train").forget)
+    # every model whose inputs are unchanged since the last run: its rows, confidences, predictions and audit
+    cache = audit_cache.Cache(audit_cache.CACHE)
+    context = audit_cache.context(yaml.safe_load(PARAMS.read_text()), data_path(cfg))
+
+    def part(name: str) -> bytes:
+        return audit_cache.model_part([seed_file(model_dir(name), seed, ".pt") for seed in cfg.seeds], runs[name],
+                                      RELEARN / f"{name}.json" if name != "pretrained" else None)
+
+    reference_part = part(audit.REFERENCE) + part("pretrained")
+    keys = {name: audit_cache.key(context, name.encode(), part(name), reference_part) for name in models}
+    cached = {name: cache.get(keys[name]) for name in models}
+    todo = [name for name in models if cached[name] is None]
+    print(f"evaluate: {len(models) - len(todo)} of {len(models)} models unchanged since the last run (cached), "
+          f"{len(todo)} to evaluate: {' '.join(todo) or '-'}", flush=True)
 
     def diverged(name: str, seed: int) -> str | None:
         """Why this model of this chain has no metrics, or None. A method started from a diverged original model
@@ -78,9 +93,8 @@ def main() -> None:
         before any request)."""
         if name == "original":
             return float("nan")
-        passes = [compute.BACKWARD_WEIGHT * runs[m][seed].get("grad_samples", math.nan)
-                  + runs[m][seed].get("forward_samples", math.nan) for m in (name, "oracle")]
-        return passes[0] / passes[1] if passes[1] else float("nan")
+        mine, retrain = (compute.passes(runs[m][seed]) for m in (name, "oracle"))
+        return mine / retrain if retrain else float("nan")
 
     def chain_models(seed: int) -> dict[str, torch.nn.Module]:
         """The models of the chain that get scored: none without a retrain, else every model that did not
@@ -88,14 +102,16 @@ def main() -> None:
         if runs["oracle"][seed]["diverged"]:
             return {}
         return {name: exp.load_model(seed_file(model_dir(name), seed, ".pt"), seed) for name in models
-                if name == "oracle" or diverged(name, seed) is None}
+                if name == "oracle" or (name in todo and diverged(name, seed) is None)}
 
     def evaluate_chain(seed: int, loaded: dict[str, torch.nn.Module]
-                       ) -> tuple[list[dict], list[pd.DataFrame], dict[str, torch.Tensor]]:
-        rows, predictions, confidences = [], [], {}
+                       ) -> tuple[list[dict], dict[str, tuple], dict[str, torch.Tensor]]:
+        """The chain's models still to evaluate -> their metric rows, their held-out predictions (name ->
+        (dataset labels int64 [K], predicted slots int64 [K])) and their forget-set confidences."""
+        rows, predictions, confidences = [], {}, {}
         if runs["oracle"][seed]["diverged"]:  # no reference: every model of the chain is reported, none scored
             return [{"model": name, "seed": seed, "diverged": diverged(name, seed) or "retrain diverged"}
-                    for name in models], [], {}
+                    for name in todo], {}, {}
         oracle = loaded["oracle"]
         draws = cfg.audit.probe_draws if seed in cfg.attack_seeds else 0
         ref = ChainReference.build(seed, exp.splits(seed, "train"), exp.splits(seed, side), exp.evaluation(seed),
@@ -103,7 +119,7 @@ def main() -> None:
         # every held-out image whose class either model family knows, with its dataset label, for confusion plots
         labels = exp.tensors[f"{side}_y"]
         keep = torch.isin(labels, torch.tensor(cfg.scenario.known_classes))  # bool [N_test]
-        for name in models:
+        for name in todo:
             reason = diverged(name, seed)
             if reason is None:
                 model = loaded[name]
@@ -117,24 +133,38 @@ def main() -> None:
             chain_curves = curves[name][curves[name].seed == seed] if len(curves[name]) else curves[name]
             rows.append({"model": name, "seed": seed, "diverged": None, **metrics, **relearn_metrics(chain_curves),
                          "compute_share": compute_share(name, seed)})
-            predicted = predict(model, exp.tensors[f"{side}_x"][keep]).argmax(1).cpu().numpy()
-            predictions.append(pd.DataFrame({"model": name, "seed": seed, "actual": labels[keep].numpy(),
-                                             "predicted": [names[p] for p in predicted]}))
+            predicted = predict(model, exp.tensors[f"{side}_x"][keep]).argmax(1).cpu()
+            predictions[name] = (labels[keep], predicted)
         return rows, predictions, confidences
 
-    results = parallel_map(evaluate_chain, cfg.seeds, exp.device, inputs=chain_models, executor=cfg.executor)
-    per_chain = pd.DataFrame([row for rows, _, _ in results for row in rows])
+    results = parallel_map(evaluate_chain, cfg.seeds, exp.device, inputs=chain_models, executor=cfg.executor) \
+        if todo else []
+    # model -> its rows, confidences float64 [N_chains, E] (NaN rows where the model or the chain's retrain has
+    # none) and predictions per chain: the cached ones and this run's
+    missing = torch.full((num_forget,), float("nan"), dtype=torch.float64)
+    entries = {name: {"rows": [row for rows, _, _ in results for row in rows if row["model"] == name],
+                      "confidences": torch.stack([conf.get(name, missing) for _, _, conf in results]),
+                      "predictions": [(seed, *preds[name]) for seed, (_, preds, _) in zip(cfg.seeds, results)
+                                      if name in preds]} for name in todo}
+    entries.update({name: entry for name, entry in cached.items() if entry is not None})
+    position = {seed: i for i, seed in enumerate(cfg.seeds)}
+    # chain by chain, models in params order within each: the order of a run without the cache
+    per_chain = pd.DataFrame(sorted((row for name in models for row in entries[name]["rows"]),
+                                    key=lambda row: (position[row["seed"]], models.index(row["model"]))))
     reasons = per_chain.pop("diverged")
     if "forget_acc" in per_chain:  # else every chain's retrain diverged: nothing to score, only reasons to report
         per_chain.insert(2, "gap_to_oracle", gap_to_oracle(per_chain, GAP_METRICS))
-    # model -> float64 [N_chains, E], NaN rows where the model (or the chain's retrain) has no confidences
-    missing = torch.full((num_forget,), float("nan"), dtype=torch.float64)
-    confidences = {name: torch.stack([conf.get(name, missing) for _, _, conf in results]) for name in models}
+    confidences = {name: entries[name]["confidences"] for name in models}
     audits, ceiling, false_flags = [], None, None
     if "forget_acc" in per_chain:
         # models in parallel: each rescores its bootstrap resamples of the forgetting score
-        audits = parallel_map(lambda name: audit.audit_model(name, per_chain, confidences, list(cfg.seeds),
-                                                             cfg.audit), models, exp.device, executor=cfg.executor)
+        fresh = parallel_map(lambda name: audit.audit_model(name, per_chain, confidences, list(cfg.seeds),
+                                                            cfg.audit), todo, exp.device, executor=cfg.executor)
+        for name, result in zip(todo, fresh):
+            cache.put(keys[name], {**entries[name], "audit": audit_cache.audit_to_plain(result)})
+        fresh = dict(zip(todo, fresh))
+        audits = [fresh[name] if name in fresh else audit_cache.audit_from_plain(cached[name]["audit"])
+                  for name in models]
         ceiling = audit.apply_ceiling(audits, cfg.audit)
         if (per_chain.model == audit.EXACT).any():
             false_flags = audit.false_flag_rates(per_chain, list(cfg.seeds), cfg.audit)
@@ -157,9 +187,17 @@ def main() -> None:
     io.write_text(METRICS / "report.md", report(audits, ceiling, false_flags, cfg, declared_hiding, summary))
     write_score_draws(audits)
     io.write_text(EVAL / "timing.md", timing_report(runs, [m for m in cfg.methods if m not in UNTRAINED], cfg))
-    predictions = [frame for _, frames, _ in results for frame in frames]
+    predictions = sorted(((position[seed], models.index(name), name, seed, actual, predicted)
+                          for name in models for seed, actual, predicted in entries[name]["predictions"]),
+                         key=lambda p: p[:2])
     with io.atomic_path(EVAL / "predictions.csv") as tmp:
-        pd.concat(predictions).to_csv(tmp, index=False) if predictions else tmp.write_text(PREDICTION_HEADER)
+        if predictions:
+            pd.concat(pd.DataFrame({"model": name, "seed": seed, "actual": actual.numpy(),
+                                    "predicted": [names[p] for p in predicted.tolist()]})
+                      for _, _, name, seed, actual, predicted in predictions).to_csv(tmp, index=False)
+        else:
+            tmp.write_text(PREDICTION_HEADER)
+    cache.write()
 
 
 if __name__ == "__main__":

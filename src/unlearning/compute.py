@@ -11,6 +11,7 @@ model built anew with models.build would not be counted; no method builds one.""
 from __future__ import annotations
 
 import contextlib
+import math
 from contextvars import ContextVar
 
 import torch
@@ -39,10 +40,16 @@ class SampleCounter:
     @property
     def passes(self) -> int:
         """The compute in forward passes of one sample."""
-        return BACKWARD_WEIGHT * self.grad + self.forward
+        return passes(self.record())
 
     def record(self) -> dict[str, int]:
         return {"grad_samples": self.grad, "forward_samples": self.forward}
+
+
+def passes(record: dict) -> float:
+    """A run record's compute (its grad_samples and forward_samples, as SampleCounter.record writes them) in
+    forward passes of one sample; NaN where the record has no counts."""
+    return BACKWARD_WEIGHT * record.get("grad_samples", math.nan) + record.get("forward_samples", math.nan)
 
 
 def first_layer(model: torch.nn.Module) -> torch.nn.Module:
