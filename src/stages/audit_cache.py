@@ -7,7 +7,8 @@ stage would rebuild the chain's retrain reference (its probes, its outputs) and 
 pipeline already at 0.98 of its time budget; so evaluate keeps this cache itself.
 
 An entry holds one model's per-chain metric rows, forget-set confidences, held-out predictions and audit (before
-the ceiling, which apply_ceiling sets from oracle_b every run). Its key is a SHA-256 of everything those are
+the ceiling, which apply_ceiling sets from oracle_b every run); one more holds the verdicts' false-flag rates,
+keyed by the two retrain populations' keys. Its key is a SHA-256 of everything those are
 computed from:
 - the context: the params evaluate reads other than `methods` (audit, device, data, scenario, model), the dataset
   file, and the source of every project module the stage has imported, so that a change of code recomputes all;

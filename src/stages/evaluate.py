@@ -167,7 +167,13 @@ def main() -> None:
                   for name in models]
         ceiling = audit.apply_ceiling(audits, cfg.audit)
         if (per_chain.model == audit.EXACT).any():
-            false_flags = audit.false_flag_rates(per_chain, list(cfg.seeds), cfg.audit)
+            # the retrains' split-half rates depend on the two retrain populations only
+            flags_key = audit_cache.key(context, b"false flags", keys[audit.REFERENCE].encode(),
+                                        keys[audit.EXACT].encode())
+            false_flags = (cache.get(flags_key) or {}).get("false_flags")
+            if false_flags is None:
+                false_flags = audit.false_flag_rates(per_chain, list(cfg.seeds), cfg.audit)
+            cache.put(flags_key, {"false_flags": false_flags})
     why = {name: reasons[(per_chain.model == name).to_numpy() & reasons.notna().to_numpy()] for name in models}
     summary = {a.model: summary_entry(a, per_chain, len(why[a.model])) for a in audits}
     for name in models:
