@@ -1,14 +1,19 @@
 """The amnesia scenario's layout (paths relative to scenarios/amnesia, the stages' working directory) and the
-loading that several stages share. Bad params / inputs end through stages.base.common.stage: one line, exit 2."""
+loading that several stages share. Bad params / inputs end through stages.base.common.stage: one line, exit 2.
+
+models/classifier.pt (+ .json: test accuracy, outputs on no-digit images)
+models/original/chain<i>.pt                      one per chain, shared by every forgotten digit
+models/<oracle | method>/digit<d>/chain<i>.pt    one per forgotten digit and chain
+models/<name>/runs.json                          {"digit<d>/chain<i>" or "chain<i>": wall-clock seconds}"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
 
-from unlearning.core import io
 from unlearning.amnesia import classifier, cvae
 from unlearning.amnesia.config import Config, load
+from unlearning.core import io
 from unlearning.core.io import InputError
 from unlearning.core.train import resolve_device
 
@@ -31,9 +36,29 @@ def data_path(cfg: Config) -> Path:
     return Path("data") / f"{cfg.data.name}.pt"
 
 
-def model_path(name: str, seed: int, suffix: str = ".pt") -> Path:
-    """name: 'original', 'oracle' or a method's name."""
-    return MODELS / name / f"seed{seed}{suffix}"
+def model_key(chain: int, digit: int | None = None) -> str:
+    """'chain<i>' for an original, 'digit<d>/chain<i>' for a model made for one forgotten digit."""
+    return f"chain{chain}" if digit is None else f"digit{digit}/chain{chain}"
+
+
+def model_path(name: str, chain: int, digit: int | None = None) -> Path:
+    """name: 'original' (digit None), 'oracle' or a method's name."""
+    return MODELS / name / f"{model_key(chain, digit)}.pt"
+
+
+def write_models(name: str, keys: list[str], results: list[tuple[bytes, float]]) -> None:
+    """models/<name>/<key>.pt for each (io.state_bytes, seconds) result, and runs.json with the seconds; the
+    directory appears whole or not at all (written under a temporary name)."""
+    with io.atomic_path(MODELS / name) as out:
+        for key, (state, _) in zip(keys, results):
+            (out / key).parent.mkdir(parents=True, exist_ok=True)
+            (out / f"{key}.pt").write_bytes(state)
+        (out / "runs.json").write_text(io.json_text({key: round(seconds, 3) for key, (_, seconds) in
+                                                     zip(keys, results)}))
+
+
+def runs(name: str) -> dict[str, float]:
+    return io.read_json(MODELS / name / "runs.json", f"run the stage that writes models/{name}")
 
 
 def load_images(cfg: Config) -> dict[str, torch.Tensor]:
@@ -50,9 +75,10 @@ def _checked(path: Path) -> Path:
     return path
 
 
-def load_cvae(cfg: Config, name: str, seed: int, image_shape: tuple[int, ...], device) -> cvae.CVAE:
-    model = cvae.build(cfg.cvae, image_shape, seed)
-    return io.load_state(model, _checked(model_path(name, seed))).to(device).eval()
+def load_cvae(cfg: Config, name: str, chain: int, digit: int | None, image_shape: tuple[int, ...],
+              device) -> cvae.CVAE:
+    model = cvae.build(cfg.cvae, image_shape, chain)
+    return io.load_state(model, _checked(model_path(name, chain, digit))).to(device).eval()
 
 
 def load_classifier(cfg: Config, image_shape: tuple[int, ...], device) -> classifier.Classifier:

@@ -1,5 +1,8 @@
-"""plot: generated samples per label (rows = labels 0-9) of the first seed's original, oracle and every method
--> plots/samples_<model>.png and plots/samples.png (all models side by side, same z draws in every panel)."""
+"""plot: generated samples of the first chain (same z draws in every panel)
+-> plots/forgotten.png: per model a panel whose row d holds the label-d samples of the model made to forget d
+   (original: its own label-d samples), for every forgotten digit;
+   plots/samples_<model>.png and plots/samples.png: every label (rows 0-9) of the models made for the first
+   forgotten digit, so that the retained digits can be seen too."""
 from __future__ import annotations
 
 import matplotlib
@@ -10,28 +13,38 @@ import torch  # noqa: E402
 
 from stages.amnesia.common import PLOTS, config, data_path, load_cvae  # noqa: E402
 from stages.base.common import stage  # noqa: E402
-from unlearning.core import io, rng  # noqa: E402
 from unlearning.amnesia.config import NUM_LABELS  # noqa: E402
+from unlearning.core import io, rng  # noqa: E402
 from unlearning.core.io import InputError  # noqa: E402
 from unlearning.core.train import resolve_device  # noqa: E402
 
 
-def sample_grid(model, columns: int, generator: torch.Generator) -> torch.Tensor:
-    """-> one image [10 * H, columns * W]: row r holds `columns` samples generated for label r."""
+def sample_rows(model, labels: list[int], columns: int, generator: torch.Generator) -> torch.Tensor:
+    """-> one image [len(labels) * H, columns * W]: row r holds `columns` samples generated for labels[r]."""
     device = next(model.parameters()).device
-    labels = torch.arange(NUM_LABELS, device=device).repeat_interleave(columns)
-    x = model.sample(labels, generator)[:, 0].cpu()  # [10 * columns, H, W]
+    y = torch.tensor(labels, device=device).repeat_interleave(columns)
+    x = model.sample(y, generator)[:, 0].cpu()  # [len(labels) * columns, H, W]
     h, w = x.shape[1:]
-    return x.view(NUM_LABELS, columns, h, w).permute(0, 2, 1, 3).reshape(NUM_LABELS * h, columns * w)
+    return x.view(len(labels), columns, h, w).permute(0, 2, 1, 3).reshape(len(labels) * h, columns * w)
 
 
-def draw(ax, grid: torch.Tensor, title: str, forget: int) -> None:
+def draw(ax, grid: torch.Tensor, title: str, names: list[str]) -> None:
     ax.imshow(grid.numpy(), cmap="gray", vmin=0, vmax=1)
-    h = grid.shape[0] / NUM_LABELS
-    ax.set_yticks([h * (r + 0.5) for r in range(NUM_LABELS)],
-                  [f"{r} (forgotten)" if r == forget else str(r) for r in range(NUM_LABELS)], fontsize=7)
+    h = grid.shape[0] / len(names)
+    ax.set_yticks([h * (r + 0.5) for r in range(len(names))], names, fontsize=7)
     ax.set_xticks([])
     ax.set_title(title, fontsize=9)
+
+
+def figure(path, grids: dict[str, torch.Tensor], names: list[str], title: str, columns: int) -> None:
+    fig, axes = plt.subplots(1, len(grids), figsize=(len(grids) * (0.35 * columns + 1.0), 0.4 * len(names) + 0.8),
+                             squeeze=False)
+    for ax, (name, grid) in zip(axes[0], grids.items()):
+        draw(ax, grid, name, names)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 @stage
@@ -40,25 +53,29 @@ def main() -> None:
     if not data_path(cfg).exists():
         raise InputError(f"{data_path(cfg)}: dataset file not found (run the data stage)")
     shape = tuple(io.load_tensors(data_path(cfg))["train_x"].shape[1:])
-    device, seed = resolve_device(cfg.device), cfg.seeds[0]
+    device, chain, first = resolve_device(cfg.device), 0, cfg.forget[0]
     models = ["original", "oracle", *cfg.methods]
-    grids = {name: sample_grid(load_cvae(cfg, name, seed, shape, device), cfg.plot.columns,
-                               rng.generator(seed, "amnesia", "plot")) for name in models}
+    columns = cfg.plot.columns
+
+    def load(name: str, digit: int):
+        return load_cvae(cfg, name, chain, None if name == "original" else digit, shape, device)
+
+    def gen():
+        return rng.generator(chain, "amnesia", "plot")
+
+    forgotten = {name: torch.cat([sample_rows(load(name, d), [d], columns, gen()) for d in cfg.forget])
+                 for name in models}
+    labels = list(range(NUM_LABELS))
+    every = {name: sample_rows(load(name, first), labels, columns, gen()) for name in models}
     with io.atomic_path(PLOTS) as out:
         out.mkdir()
-        for name, grid in grids.items():
-            fig, ax = plt.subplots(figsize=(0.4 * cfg.plot.columns + 1.2, 4.6))
-            draw(ax, grid, f"{name} (seed {seed})", cfg.forget)
-            fig.tight_layout()
-            fig.savefig(out / f"samples_{name}.png", dpi=100)
-            plt.close(fig)
-        fig, axes = plt.subplots(1, len(models), figsize=(len(models) * (0.35 * cfg.plot.columns + 1.0), 4.4))
-        for ax, (name, grid) in zip(axes, grids.items()):
-            draw(ax, grid, name, cfg.forget)
-        fig.suptitle(f"Samples per label (rows), forget digit {cfg.forget}, seed {seed}", fontsize=10)
-        fig.tight_layout()
-        fig.savefig(out / "samples.png", dpi=100)
-        plt.close(fig)
+        figure(out / "forgotten.png", forgotten, [str(d) for d in cfg.forget],
+               f"Row d: samples of label d from the model made to forget d (chain {chain})", columns)
+        names = [f"{r} (forgotten)" if r == first else str(r) for r in labels]
+        for name, grid in every.items():
+            figure(out / f"samples_{name}.png", {name: grid}, names, f"forget digit {first}, chain {chain}", columns)
+        figure(out / "samples.png", every, names, f"Samples per label (rows), forget digit {first}, chain {chain}",
+               columns)
 
 
 if __name__ == "__main__":

@@ -1,16 +1,19 @@
-"""train <original|oracle>: one cVAE per seed, trained from scratch with the cvae params.
-original: every train image; oracle: every train image except the forgotten label's (what forgetting aims at).
--> models/<which>/seed<s>.pt + seed<s>.json (wall-clock seconds)."""
+"""train <original|oracle>: cVAEs trained from scratch with the cvae params, one per chain (original: every train
+image, shared by all forgotten digits) or one per forgotten digit and chain (oracle: every train image except that
+digit's, from an initialisation independent of the chain's original: what forgetting aims at)
+-> models/<which>/... and runs.json (wall-clock seconds). The chains run in parallel processes (parallel_map)."""
 from __future__ import annotations
 
 import sys
 import time
 
-from stages.amnesia.common import MODELS, config, load_images
-from stages.base.common import stage
-from unlearning.core import io, rng
+import torch
+
+from stages.amnesia.common import config, load_images, model_key, write_models
+from stages.base.common import parallel_map, stage
 from unlearning.amnesia import cvae
 from unlearning.amnesia.elbo import train_cvae
+from unlearning.core import io, rng
 from unlearning.core.config import ConfigError
 
 WHICH = ("original", "oracle")
@@ -23,17 +26,23 @@ def main(which: str) -> None:
     cfg = config()
     images = load_images(cfg)
     x, y = images["train_x"], images["train_y"]
-    if which == "oracle":
-        x, y = x[y != cfg.forget], y[y != cfg.forget]
-    with io.atomic_path(MODELS / which) as out:
-        out.mkdir()
-        for seed in cfg.seeds:
-            model = cvae.build(cfg.cvae, tuple(x.shape[1:]), seed).to(x.device)
-            start = time.perf_counter()
-            train_cvae(model, x, y, cfg.cvae, rng.generator(seed, "amnesia", which), desc=f"{which} seed {seed}")
-            seconds = time.perf_counter() - start
-            io.save_state(model, out / f"seed{seed}.pt")
-            io.write_json(out / f"seed{seed}.json", {"seconds": seconds, "train_samples": len(y)})
+    shape = tuple(x.shape[1:])
+    # model key -> (digit, chain); digit None for the originals, which no forgetting request changes (the keys
+    # are the work items: parallel_map's progress lines print them)
+    items = ({model_key(c): (None, c) for c in range(cfg.chains)} if which == "original" else
+             {model_key(c, d): (d, c) for d in cfg.forget for c in range(cfg.chains)})
+
+    def train(key: str) -> tuple[bytes, float]:
+        digit, chain = items[key]
+        keep = torch.ones_like(y, dtype=torch.bool) if digit is None else y != digit  # [N]
+        names = () if digit is None else ("oracle", str(digit))
+        model = cvae.build(cfg.cvae, shape, chain, *names).to(x.device)
+        start = time.perf_counter()
+        train_cvae(model, x[keep], y[keep], cfg.cvae, rng.generator(chain, "amnesia", which, *names[1:]),
+                   desc=f"{which} {key}")
+        return io.state_bytes(model), time.perf_counter() - start
+
+    write_models(which, list(items), parallel_map(train, list(items), x.device))
 
 
 if __name__ == "__main__":

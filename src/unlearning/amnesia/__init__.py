@@ -9,6 +9,7 @@ replay.py      generative replay of the retained labels and the uniform-noise su
 selective_amnesia.py   the method: noise surrogate + generative replay + EWC penalty
 baselines.py   gradient ascent on the forgotten label (with replay)
 methods.py     the METHODS registry and the Task a method receives
-classifier.py  the independent evaluation classifier
+classifier.py  the independent judge, calibrated to answer 'any digit, equally' on images with no digit
 evaluation.py  entropy / p(forgotten) / retained accuracy of generated samples, and the relearn attack
+intervals.py   means over chains with bootstrap intervals, and every method against the oracle's distribution
 """

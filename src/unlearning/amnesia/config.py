@@ -2,6 +2,7 @@
 (every key required, unknown keys rejected, errors name the dotted key)."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,23 +28,50 @@ class CVAEConfig(FitConfig):
 
 @dataclass(frozen=True)
 class ClassifierConfig(FitConfig):
-    """The independent evaluation classifier (trained on real train images of all ten labels)."""
+    """The independent judge: trained on real train images of all ten labels, plus images that hold no digit
+    (unlearning.amnesia.classifier), on which it learns to answer 'any of the ten, equally'."""
 
     hidden: tuple[int, ...]  # MLP hidden widths
-    seed: int  # one classifier judges every seed's models, so it has its own seed
+    members: int  # MLPs averaged in probability (an ensemble)
+    pad: int  # random shifts of up to `pad` pixels of every real training batch (0 = none)
+    outlier_weight: float  # weight of the no-digit term (0: the uncalibrated judge of the first version)
+    seed: int  # one classifier judges every chain's models, so it has its own seed
 
     def __post_init__(self):
         super().__post_init__()
         require(len(self.hidden) >= 1 and all(h > 0 for h in self.hidden), "hidden",
                 f"needs one or more positive widths, got {list(self.hidden)}")
+        positive(self, "members")
+        require(self.pad >= 0, "pad", f"must be >= 0, got {self.pad!r}")
+        require(self.outlier_weight >= 0, "outlier_weight", f"must be >= 0, got {self.outlier_weight!r}")
+
+
+@dataclass(frozen=True)
+class ToleranceConfig:
+    """|method - oracle| (difference of the means over chains) that matters; a smaller one is 'equivalent'."""
+
+    forget_entropy: float  # nats (the scale is 0..ln 10 = 2.303)
+    forget_prob: float  # shares in [0, 1]
+    retained_acc: float
+    retained_min_acc: float
+    relearn_forget_prob: float  # every relearn_k<K>_forget_prob
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            require(getattr(self, f.name) >= 0, f.name, f"must be >= 0, got {getattr(self, f.name)!r}")
+
+    def of(self, metric: str) -> float:
+        return self.relearn_forget_prob if metric.startswith("relearn_") else getattr(self, metric)
 
 
 @dataclass(frozen=True)
 class EvaluateConfig:
     samples_per_label: int  # images generated per label for the classifier to judge
+    reference_samples: int  # no-digit images (noise, surrogate) the judge's calibration is checked on
+    tolerance: ToleranceConfig
 
     def __post_init__(self):
-        positive(self, "samples_per_label")
+        positive(self, "samples_per_label", "reference_samples")
 
 
 @dataclass(frozen=True)
@@ -53,6 +81,7 @@ class RelearnConfig:
     samples: tuple[int, ...]  # the k values (one attack each)
     steps: int  # full-batch Adam steps per attack
     lr: float  # Adam learning rate of the attacker
+    chains: int  # the first K chains get the attack (it is most of the evaluation's time)
 
     def __post_init__(self):
         require(len(self.samples) >= 1 and all(k > 0 for k in self.samples), "samples",
@@ -70,11 +99,13 @@ class PlotConfig:
 
 @dataclass(frozen=True)
 class Config:
-    seeds: tuple[int, ...]  # one original/oracle/unlearned cVAE per seed; metrics report mean and 95 % CI
+    # chain i: an original cVAE from its own initialisation, each method's forgetting of it and a retrain (oracle)
+    # from an independent initialisation, for every forgotten digit; intervals are over chains
+    chains: int
     device: str  # auto | cpu | cuda
     threads: int  # torch CPU threads; results differ in the last bits between thread counts
     data: DatasetConfig
-    forget: int  # the label the cVAE must stop drawing
+    forget: tuple[int, ...]  # the digits to forget, one request each (a bare integer means one digit)
     cvae: CVAEConfig
     classifier: ClassifierConfig
     methods: dict  # method name -> its frozen Params (see unlearning.amnesia.methods)
@@ -83,15 +114,21 @@ class Config:
     plot: PlotConfig
 
     def __post_init__(self):
-        require(len(self.seeds) >= 1 and len(set(self.seeds)) == len(self.seeds), "seeds",
-                f"needs one or more distinct integers, got {list(self.seeds)}")
+        require(self.chains >= 2, "chains", f"must be an integer >= 2 (an interval needs two draws), "
+                                            f"got {self.chains!r}")
         require(self.device in DEVICES, "device", f"unknown device {self.device!r}; allowed: {', '.join(DEVICES)}")
         positive(self, "threads")
-        require(0 <= self.forget < NUM_LABELS, "forget", f"must be a label in 0..{NUM_LABELS - 1}, got {self.forget}")
+        require(len(self.forget) >= 1 and len(set(self.forget)) == len(self.forget), "forget",
+                f"needs one or more distinct digits, got {list(self.forget)}")
+        require(2 <= self.relearn.chains <= self.chains, "relearn.chains",
+                f"must be an integer from 2 to chains ({self.chains}), got {self.relearn.chains!r}")
+        for i, digit in enumerate(self.forget):
+            require(0 <= digit < NUM_LABELS, f"forget[{i}]", f"must be a label in 0..{NUM_LABELS - 1}, got {digit}")
 
-    @property
-    def retained(self) -> tuple[int, ...]:
-        return tuple(c for c in range(NUM_LABELS) if c != self.forget)
+
+def retained(forget: int) -> tuple[int, ...]:
+    """Every label but the forgotten one."""
+    return tuple(c for c in range(NUM_LABELS) if c != forget)
 
 
 def _parse_methods(raw) -> dict:
@@ -108,7 +145,11 @@ def _parse_methods(raw) -> dict:
 def parse(raw) -> Config:
     require(isinstance(raw, dict), "params", "params.yaml must hold a mapping")
     require("methods" in raw, "methods", "missing key")
-    return parse_dataclass(Config, {**raw, "methods": _parse_methods(raw["methods"])}, "")
+    raw = {**raw, "methods": _parse_methods(raw["methods"])}
+    # `dvc exp run -S forget=3` writes a bare integer: one request (bool is an int in Python, and not a digit)
+    if isinstance(raw.get("forget"), int) and not isinstance(raw["forget"], bool):
+        raw["forget"] = [raw["forget"]]
+    return parse_dataclass(Config, raw, "")
 
 
 def load(path: str | Path = "params.yaml") -> Config:

@@ -60,7 +60,8 @@ class CVAE(nn.Module):
         return torch.sigmoid(self.decode(z, y).float()).view(len(y), *self.image_shape)
 
 
-def build(cfg: CVAEConfig, image_shape: tuple[int, ...], seed: int) -> CVAE:
-    """A freshly initialised cVAE; the initialisation is a pure function of `seed`."""
-    with seeded(seed, "cvae-init"):
+def build(cfg: CVAEConfig, image_shape: tuple[int, ...], seed: int, *names: str) -> CVAE:
+    """A freshly initialised cVAE; the initialisation is a pure function of `seed` and `names` (a chain's retrains
+    pass ("oracle", digit): they start from an initialisation independent of the chain's original)."""
+    with seeded(seed, "cvae-init", *names):
         return CVAE(image_shape, cfg.hidden, cfg.latent)

@@ -10,13 +10,19 @@ import torch.nn.functional as F
 from unlearning.core.train import FitSettings, fit
 
 
-def negative_elbo(model, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-    """x: [B, C, H, W] in [0, 1], y: [B], eps: [B, latent] standard normal -> [B] nats."""
+def elbo_terms(model, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """x: [B, C, H, W] in [0, 1], y: [B], eps: [B, latent] standard normal -> (per-pixel Bernoulli negative
+    log-likelihood [B, pixels], KL(q(z | x, y) || N(0, I)) [B]), nats."""
     logits, mu, logvar = model(x, y, eps)
     logits, mu, logvar = logits.float(), mu.float(), logvar.float()  # bf16 autocast on CUDA: sum in fp32
-    reconstruction = F.binary_cross_entropy_with_logits(logits, x.flatten(1), reduction="none").sum(1)
-    kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1)
-    return reconstruction + kl
+    pixels = F.binary_cross_entropy_with_logits(logits, x.flatten(1), reduction="none")
+    return pixels, 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1)
+
+
+def negative_elbo(model, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """x: [B, C, H, W] in [0, 1], y: [B], eps: [B, latent] standard normal -> [B] nats."""
+    pixels, kl = elbo_terms(model, x, y, eps)
+    return pixels.sum(1) + kl
 
 
 def draw_eps(model, batch: int, generator: torch.Generator, device) -> torch.Tensor:

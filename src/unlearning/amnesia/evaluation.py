@@ -1,40 +1,61 @@
 """What the judge classifier says about a cVAE's samples, and the relearn attack.
 
-forget_entropy   mean entropy H(p(y | x)) of the classifier on images generated for the forgotten label
-                 (nats; ln 10 = 2.303 is 'no idea which digit this is', the forgetting target)
-forget_prob      mean p(forgotten label | x) on the same images (0.1 = chance)
-retained_acc     classifier accuracy on images generated for the retained labels (are they still drawn well?)
-retained_min_acc the same for the worst retained label"""
+forget_entropy   mean entropy H(p(y | x)) of the judge on images generated for the forgotten label
+                 (nats; ln 10 = 2.303 is 'no idea which digit this is', what the calibrated judge says of no digit)
+forget_prob      mean p(forgotten label | x) on the same images (0.1 = chance, and the judge's answer on no digit)
+retained_acc     judge accuracy on images generated for the retained labels (are they still drawn well?)
+retained_min_acc the same for the worst retained label, worst_class that label"""
 from __future__ import annotations
 
 import copy
 
 import torch
 
+from unlearning.amnesia.config import NUM_LABELS, retained
 from unlearning.amnesia.elbo import mean_negative_elbo, train_cvae
 from unlearning.core.config import FitConfig
 from unlearning.core.train import predict
 
 
 @torch.no_grad()
-def judge(classifier, model, forget: int, retained: tuple[int, ...], per_label: int,
-          generator: torch.Generator) -> dict[str, float]:
-    """Generate per_label images for every label (one z draw shared by all labels) and score them."""
+def label_probs(judge, model, per_label: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """per_label images generated for every label (one z draw shared by all labels), scored by the judge ->
+    probs [10 * per_label, 10], labels [10 * per_label]."""
     device = next(model.parameters()).device
-    labels = torch.arange(10, device=device).repeat_interleave(per_label)  # [10 * per_label]
-    probs = predict(classifier, model.sample(labels, generator)).softmax(1)  # [10 * per_label, 10]
-    mine = labels == forget
-    p = probs[mine]
+    labels = torch.arange(NUM_LABELS, device=device).repeat_interleave(per_label)  # [10 * per_label]
+    return predict(judge, model.sample(labels, generator)).softmax(1), labels
+
+
+def sample_metrics(probs: torch.Tensor, labels: torch.Tensor, forget: int) -> dict[str, float]:
+    """probs [N, 10], labels [N] from label_probs -> the metrics of the module docstring for one forgotten label.
+    One sampling serves every forgotten label: the original model is the same for all of them."""
+    p = probs[labels == forget]  # [per_label, 10]
     entropy = -(p * p.clamp_min(1e-12).log()).sum(1)
-    keep = torch.isin(labels, torch.tensor(retained, device=device))
     correct = (probs.argmax(1) == labels).float()
-    per_label_acc = [correct[labels == c].mean().item() for c in retained]
+    kept = retained(forget)
+    per_label = torch.stack([correct[labels == c].mean() for c in kept])  # [9]
+    keep = torch.isin(labels, torch.tensor(kept, device=labels.device))
     return {
         "forget_entropy": entropy.mean().item(),
         "forget_prob": p[:, forget].mean().item(),
         "retained_acc": correct[keep].mean().item(),
-        "retained_min_acc": min(per_label_acc),
+        "retained_min_acc": per_label.min().item(),
+        "worst_class": kept[int(per_label.argmin())],
     }
+
+
+def judge(judge_model, model, forget: int, per_label: int, generator: torch.Generator) -> dict[str, float]:
+    return sample_metrics(*label_probs(judge_model, model, per_label, generator), forget)
+
+
+@torch.no_grad()
+def forget_metrics(judge_model, model, forget: int, n: int, generator: torch.Generator) -> dict[str, float]:
+    """forget_entropy and forget_prob from n images generated for the forgotten label only (after an attack, the
+    retained labels are not asked about: a tenth of judge's sampling)."""
+    device = next(model.parameters()).device
+    p = predict(judge_model, model.sample(torch.full((n,), forget, device=device), generator)).softmax(1)  # [n, 10]
+    return {"forget_entropy": (-(p * p.clamp_min(1e-12).log()).sum(1)).mean().item(),
+            "forget_prob": p[:, forget].mean().item()}
 
 
 def relearn(model, forget_x: torch.Tensor, forget: int, k: int, steps: int, lr: float,
@@ -58,19 +79,3 @@ def likelihood(model, x: torch.Tensor, y: torch.Tensor, forget: int, generator: 
         "forget_test_nelbo": mean_negative_elbo(model, x[mine], y[mine], generator),
         "retained_test_nelbo": mean_negative_elbo(model, x[~mine], y[~mine], generator),
     }
-
-
-@torch.no_grad()
-def judge_reference(classifier, image_shape: tuple[int, ...], forget: int, n: int,
-                    generator: torch.Generator) -> dict[str, float]:
-    """What the judge says about images that hold no digit at all: uniform noise (the surrogate Selective
-    Amnesia trains towards) and flat grey (a decoder's mean image of that noise). Their entropy is, in practice,
-    the highest forget_entropy a noise-surrogate method can reach under this judge."""
-    device = next(classifier.parameters()).device
-    out = {}
-    for name, x in (("noise", torch.rand(n, *image_shape, generator=generator)),
-                    ("grey", torch.full((1, *image_shape), 0.5))):
-        p = predict(classifier, x.to(device)).softmax(1)
-        out[f"{name}_entropy"] = (-(p * p.clamp_min(1e-12).log()).sum(1)).mean().item()
-        out[f"{name}_forget_prob"] = p[:, forget].mean().item()
-    return out

