@@ -19,7 +19,7 @@ TOLERANCE = ToleranceConfig(forget_entropy=0.1, forget_prob=0.02, retained_acc=0
 def rows(model: str, digit: int, forget_prob: list[float], retained_acc: list[float]) -> list[dict]:
     return [{"digit": digit, "chain": c, "model": model, "forget_entropy": 2.3 - p, "forget_prob": p,
              "retained_acc": a, "retained_min_acc": a - 0.1, "worst_class": 1 if c % 4 else 7,
-             "relearn_k10_forget_prob": p, "runtime_s": 1.0} for c, (p, a) in enumerate(zip(forget_prob, retained_acc))]
+             "relearn_k10_forget_prob": p} for c, (p, a) in enumerate(zip(forget_prob, retained_acc))]
 
 
 @pytest.fixture

@@ -57,10 +57,6 @@ def write_models(name: str, keys: list[str], results: list[tuple[bytes, float]])
                                                      zip(keys, results)}))
 
 
-def runs(name: str) -> dict[str, float]:
-    return io.read_json(MODELS / name / "runs.json", f"run the stage that writes models/{name}")
-
-
 def load_images(cfg: Config) -> dict[str, torch.Tensor]:
     """{train_x, test_x: float [N, C, H, W] in [0, 1], train_y, test_y: int64 [N]} on the configured device."""
     path = data_path(cfg)

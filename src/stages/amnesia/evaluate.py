@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from stages.amnesia.common import (CLASSIFIER, METRICS, config, load_classifier, load_cvae, load_images, model_key,
-                                   runs)
+from stages.amnesia.common import CLASSIFIER, METRICS, config, load_classifier, load_cvae, load_images, model_key
 from stages.amnesia.report import SUMMARY_METRICS, report
 from stages.base.common import parallel_map, stage
 from unlearning.amnesia import evaluation, intervals
@@ -43,7 +42,6 @@ def main() -> None:
     shape, device = tuple(images["train_x"].shape[1:]), images["train_x"].device
     judge = load_classifier(cfg, shape, device)
     models = ["original", "oracle", *cfg.methods]
-    seconds = {name: runs(name) for name in models}
     items = {model_key(c, d): (d, c) for d in cfg.forget for c in range(cfg.chains)}
     for d, c in items.values():  # every input exists before any work starts
         for name in models:
@@ -53,10 +51,10 @@ def main() -> None:
         digit, chain = items[key]
         rows = []
         for name in models:
-            made = model_key(chain, None if name == "original" else digit)
+            # no wall-clock seconds here: these files are committed, and a rerun must reproduce them
             model = load_cvae(cfg, name, chain, None if name == "original" else digit, shape, device)
             rows.append({"digit": digit, "chain": chain, "model": name,
-                         **score(cfg, judge, model, images, digit, chain), "runtime_s": seconds[name][made]})
+                         **score(cfg, judge, model, images, digit, chain)})
         return rows
 
     per_chain = pd.DataFrame([row for rows in parallel_map(evaluate, list(items), device) for row in rows])

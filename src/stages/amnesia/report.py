@@ -10,11 +10,11 @@ from unlearning.amnesia.config import Config
 
 # the metrics of summary.json (per digit and model, with _low / _high): the ones the tables show
 SUMMARY_METRICS = ("forget_entropy", "forget_prob", "retained_acc", "retained_min_acc", "relearn_k10_forget_prob",
-                   "relearn_k100_forget_prob", "forget_test_nelbo", "retained_test_nelbo", "runtime_s")
+                   "relearn_k100_forget_prob", "forget_test_nelbo", "retained_test_nelbo")
 # (metric, comparison, threshold) that Selective Amnesia should meet (H = 2.19, p = 0.058 in the paper)
 TARGETS = (("forget_entropy", ">=", 2.0), ("forget_prob", "<=", 0.1), ("retained_acc", ">=", 0.9))
 COLUMNS = {"forget_entropy": "H", "forget_prob": "p(forgotten)", "retained_acc": "retained acc",
-           "retained_min_acc": "worst retained acc", "forget_test_nelbo": "forget test -ELBO", "runtime_s": "seconds"}
+           "retained_min_acc": "worst retained acc", "forget_test_nelbo": "forget test -ELBO"}
 GLOSSARY = """\
 - H (forget_entropy): mean entropy (nats) of the judge's p(y | x) on images generated for the forgotten label;
   ln 10 = 2.303 means the judge cannot tell which digit it sees, which is what it says of an image with no digit.
@@ -25,8 +25,6 @@ GLOSSARY = """\
   forgotten (other) labels, lower = better explained.
 - relearn kK p: p(forgotten) after the relearn attack (ELBO training on K real train images of the forgotten
   label); the oracle, which never saw the label, shows how much K images teach from scratch.
-- seconds (runtime_s): wall-clock seconds to train (original, oracle) or to forget (methods, Fisher included),
-  measured in parallel worker processes sharing the cores.
 """
 
 
@@ -41,7 +39,7 @@ def _model_table(means: pd.DataFrame, worst: pd.Series, model: str, relearn: lis
     rows = []
     for digit, group in means[means.model == model].groupby("digit", sort=False):
         m = group.set_index("metric")
-        places = {"forget_test_nelbo": 1, "runtime_s": 1}
+        places = {"forget_test_nelbo": 1}
         row = {"digit": digit}
         for metric, title in COLUMNS.items():
             row[title] = cell(*m.loc[metric, ["mean", "low", "high"]], places.get(metric, 3))
