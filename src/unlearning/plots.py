@@ -40,6 +40,14 @@ def save(fig, path, rect=(0, 0, 1, 1)) -> None:
     plt.close(fig)
 
 
+def placeholder(text: str, path) -> None:
+    """A small image saying why a figure has nothing to draw (the stage's outputs always exist)."""
+    fig, ax = plt.subplots(figsize=(4, 1))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center")
+    save(fig, path)
+
+
 def _bar(value: float, low: float | None, high: float | None) -> list[list[float]]:
     """Error bar [[below], [above]] of an interval around value; a missing end draws nothing on that side."""
     return [[0.0 if low is None else max(0.0, value - low)], [0.0 if high is None else max(0.0, high - value)]]
@@ -249,11 +257,7 @@ def epsilon_figure(records: list[dict], path, shown: float = 4.0) -> None:
     at or above `shown` (up to the cap, 50: perfectly separated) are gathered in the last bar."""
     methods = [r for r in records if r.get("epsilons")]
     if not methods:
-        fig, ax = plt.subplots(figsize=(4, 1))
-        ax.axis("off")
-        ax.text(0.5, 0.5, "no forgetting scores", ha="center")
-        save(fig, path)
-        return
+        return placeholder("no forgetting scores", path)
     cols = min(4, len(methods))
     rows = -(-len(methods) // cols)
     bins = np.arange(0, shown + 1.0, 0.5)

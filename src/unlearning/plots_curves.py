@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from unlearning.plots import REFERENCE, REFERENCE_STYLE, model_styles, plt, save
+from unlearning.plots import REFERENCE, REFERENCE_STYLE, model_styles, placeholder, plt, save
 
 DASHES = ("-", "--", ":", "-.")
 
@@ -51,11 +51,7 @@ def training_figure(curves: dict[str, pd.DataFrame], path) -> None:
     (the target, black dashed). Most methods train one epoch: a curve of theirs would be one point."""
     metrics = [m for m in (*VAL, "loss") if m in curves] + [m for m in curves if m not in (*VAL, "loss")]
     if not metrics:
-        fig, ax = plt.subplots(figsize=(4, 1))
-        ax.axis("off")
-        ax.text(0.5, 0.5, "no training curves", ha="center")
-        save(fig, path)
-        return
+        return placeholder("no training curves", path)
     names = list(dict.fromkeys(n for c in curves.values() for n in c.model))
     styles = model_styles(names)
     methods = sorted(n for n in names if n not in SCRATCH)
