@@ -13,24 +13,23 @@ import pandas as pd
 import yaml
 
 from unlearning import plots
-from unlearning.plots_curves import confusion_figure, confusion_grid, training_figure
+from unlearning.plots_curves import confusion_grid, training_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 VEGA_SHAPE = {"o": "circle", "s": "square", "^": "triangle-up", "D": "diamond", "v": "triangle-down", "P": "cross",
               ">": "triangle-right", "<": "triangle-left"}
 
 
-def test_confusion_figure_of_a_model_without_predictions_says_so(tmp_path, monkeypatch):
+def test_confusion_grid_says_so_for_a_model_without_predictions(tmp_path, monkeypatch):
     texts = []
     monkeypatch.setattr(plt.Axes, "text", lambda self, *args, **kwargs: texts.append(args[2]))
+    predictions = pd.DataFrame({"model": ["ssd"] * 3, "actual": [6, 6, 3], "predicted": ["6", "3", "3"]})
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # matplotlib warns on the 0 x 0 image an empty crosstab gives
-        confusion_figure(pd.DataFrame({"actual": [], "predicted": []}), "ssd", tmp_path / "empty.png")
-        confusion_figure(pd.DataFrame({"actual": [6, 6, 3], "predicted": ["6", "3", "3"]}), "ssd",
-                         tmp_path / "some.png")
-    assert texts[0] == "no predictions: diverged on every chain"
-    assert sorted(texts[1:]) == ["0.50", "0.50", "1.00"]  # row-normalised cells of the second figure
-    assert (tmp_path / "empty.png").stat().st_size > 1000 and (tmp_path / "some.png").stat().st_size > 1000
+        confusion_grid(predictions, ["oracle", "ssd"], "title", tmp_path / "grid.png")
+    assert texts[0] == "no predictions: diverged on every chain"  # the retrain, first in the grid
+    assert sorted(texts[1:]) == ["0.50", "0.50", "1.00"]  # ssd's row-normalised cells
+    assert (tmp_path / "grid.png").stat().st_size > 1000
 
 
 def test_every_model_has_a_colour_and_shape_of_its_own_and_neighbours_differ_in_both():

@@ -30,6 +30,7 @@ from unlearning.timing import timing_report
 from unlearning.core.train import Diverged, predict
 
 PREDICTION_HEADER = "model,seed,actual,predicted\n"
+FALSE_FLAGS = "(the retrains' false-flag rates)"  # the audit job that is no model
 
 
 def slot_names(scenario: config.ScenarioConfig) -> list[str]:
@@ -157,23 +158,28 @@ def main() -> None:
     confidences = {name: entries[name]["confidences"] for name in models}
     audits, ceiling, false_flags = [], None, None
     if "forget_acc" in per_chain:
-        # models in parallel: each rescores its bootstrap resamples of the forgetting score
-        fresh = parallel_map(lambda name: audit.audit_model(name, per_chain, confidences, list(cfg.seeds),
-                                                            cfg.audit), todo, exp.device, executor=cfg.executor)
-        for name, result in zip(todo, fresh):
-            cache.put(keys[name], {**entries[name], "audit": audit_cache.audit_to_plain(result)})
-        fresh = dict(zip(todo, fresh))
+        # the retrains' split-half false-flag rates depend on the two retrain populations only
+        has_exact = bool((per_chain.model == audit.EXACT).any())
+        flags_key = audit_cache.key(context, b"false flags", keys[audit.REFERENCE].encode(), keys[audit.EXACT].encode())
+        false_flags = (cache.get(flags_key) or {}).get("false_flags") if has_exact else None
+        jobs = [*([FALSE_FLAGS] if has_exact and false_flags is None else []), *todo]
+
+        def audit_or_flags(job: str):
+            if job == FALSE_FLAGS:
+                return audit.false_flag_rates(per_chain, list(cfg.seeds), cfg.audit)
+            return audit.audit_model(job, per_chain, confidences, list(cfg.seeds), cfg.audit)
+
+        # in parallel: the false-flag rates (first: the longest job) and each model, which rescores its bootstrap
+        # resamples of the forgetting score
+        fresh = dict(zip(jobs, parallel_map(audit_or_flags, jobs, exp.device, executor=cfg.executor)))
+        false_flags = fresh.pop(FALSE_FLAGS, false_flags)
+        if has_exact:
+            cache.put(flags_key, {"false_flags": false_flags})
+        for name in todo:
+            cache.put(keys[name], {**entries[name], "audit": audit_cache.audit_to_plain(fresh[name])})
         audits = [fresh[name] if name in fresh else audit_cache.audit_from_plain(cached[name]["audit"])
                   for name in models]
         ceiling = audit.apply_ceiling(audits, cfg.audit)
-        if (per_chain.model == audit.EXACT).any():
-            # the retrains' split-half rates depend on the two retrain populations only
-            flags_key = audit_cache.key(context, b"false flags", keys[audit.REFERENCE].encode(),
-                                        keys[audit.EXACT].encode())
-            false_flags = (cache.get(flags_key) or {}).get("false_flags")
-            if false_flags is None:
-                false_flags = audit.false_flag_rates(per_chain, list(cfg.seeds), cfg.audit)
-            cache.put(flags_key, {"false_flags": false_flags})
     why = {name: reasons[(per_chain.model == name).to_numpy() & reasons.notna().to_numpy()] for name in models}
     summary = {a.model: summary_entry(a, per_chain, len(why[a.model])) for a in audits}
     for name in models:

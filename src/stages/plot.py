@@ -7,10 +7,9 @@ plots/differences.json  every model's difference of means to the retrains per me
 plots/images/*.png      score.png (the forgetting score with its interval per model, against the ceiling),
                         differences.png (every metric's difference against its tolerance), tradeoff.png and
                         probe.png (models as points, the crowded corner enlarged), relearn.png, training.png,
-                        epsilons.png (per-example epsilons), confusion_<model>.png (one model's confusion matrix)
+                        epsilons.png (per-example epsilons)
 plots/images/matrices/confusion.png  every model's confusion matrix in one image (last on the page: dvc_render
                         puts images after the Vega plots, sorted by folder)
-plots/confusion/*.csv   actual/predicted pairs of the first seed, for DVC's confusion template (not on the page)
 plots/relearn/k<K>.csv  mean relearn curves of every model for one k (step, model, forget_acc), for the
                         .dvc/plots/relearn.json template (one line per model)
 plots/tradeoff.json     forget vs retain accuracy per model, for the .dvc/plots/models.json template
@@ -26,7 +25,7 @@ from stages.base.common import EVAL, LIVE, METRICS, PARAMS, PLOTS, RELEARN, stag
 from unlearning.core import config, io
 from unlearning.plots import (difference_figure, epsilon_figure, probe_figure, ranked, score_figure, tradeoff_figure,
                               verdict_of)
-from unlearning.plots_curves import confusion_figure, confusion_grid, relearn_figure, training_figure
+from unlearning.plots_curves import confusion_grid, relearn_figure, training_figure
 
 
 def records(summary: dict, keys: tuple[str, ...]) -> pd.DataFrame:
@@ -81,14 +80,8 @@ def main() -> None:
     intervals = {r["model"]: r["metrics"] for r in audits}  # model -> metric -> {mean, low, high, ...}
     curves = training_curves(["pretrained", *models])
     with io.atomic_path(PLOTS) as out:
-        for folder in ("images", "images/matrices", "confusion", "relearn", "training"):
+        for folder in ("images", "images/matrices", "relearn", "training"):
             (out / folder).mkdir(parents=True)
-        for name in models:
-            mine = predictions[predictions.model == name]
-            confusion_figure(mine, f"{name} (pooled over {len(cfg.seeds)} chains)",
-                             out / "images" / f"confusion_{name}.png")
-            first_seed = mine[mine.seed == cfg.seeds[0]]
-            first_seed[["actual", "predicted"]].to_csv(out / "confusion" / f"{name}.csv", index=False)
         confusion_grid(predictions, models, f"Confusion matrices, pooled over {len(cfg.seeds)} chains (rows: true "
                        "digit, normalised; columns: predicted output slot)", out / "images" / "matrices" /
                        "confusion.png")

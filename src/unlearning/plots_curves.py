@@ -119,16 +119,6 @@ def _matrix(ax, frame: pd.DataFrame, title: str, fontsize: float, shown: float =
     return image
 
 
-def confusion_figure(frame: pd.DataFrame, title: str, path) -> None:
-    """frame: actual (dataset label), predicted (slot name), pooled over seeds; rows normalised to 1."""
-    fig, ax = plt.subplots(figsize=(5.5, 4.8))
-    image = _matrix(ax, frame, title, 6)
-    if image is not None:
-        ax.set(xlabel="predicted (slot)", ylabel="true digit")
-        fig.colorbar(image, ax=ax, fraction=0.046)
-    save(fig, path)
-
-
 def confusion_grid(predictions: pd.DataFrame, models: list[str], title: str, path, cols: int = 5) -> None:
     """Every model's confusion matrix in one image (pooled over chains, rows normalised): the retrain and the
     original first, then the methods alphabetically. Rows: true digit (the forgotten one included), columns: the
