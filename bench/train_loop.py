@@ -3,10 +3,10 @@
 The source studies' loop: a torchvision dataset (FashionMNIST, reading IDX files) whose per-sample transforms
 (PIL image -> ToTensor -> Normalize, plus RandomCrop/RandomHorizontalFlip when augmenting) feed a DataLoader, and
 torch.optim.Adam. Ours: `unlearning.core.train.fit` on normalised tensors, index batching, augmentation on whole batches.
-Printed per model (MLP, CNN, CNN with crop+flip): seconds per epoch of both and the speed-up (issue target >= 8x),
+Printed per model (MLP, CNN, CNN with crop+flip): seconds per epoch of both and the speed-up (target >= 8x),
 and, without augmentation, a DataLoader over the same normalised tensors (TensorDataset; the pipeline issue's >= 8x),
 the DataLoader's own per-epoch cost without any model, and the MLP's training GFLOP/s at batch 256 against a large
-matmul's (issue target >= 40 %). Both loops and the matmul run with the same --threads.
+matmul's (target >= 40 %). Both loops and the matmul run with the same --threads.
 
 Run: python bench/train_loop.py [--dataset fashion-mnist] [--samples 10000] [--epochs 3] [--threads 2]
 """

@@ -1,6 +1,7 @@
-"""The README's "Adding a method" steps, followed literally in temporary copies of the project: its example method
-file and params block, and nothing else, give a working unlearn@<name> stage; with its README row and BAD_VALUES
-entries too, the tests that cover every registered method pass (the steps are complete for `make test`)."""
+"""The steps of docs/adding_a_method.md (the README links them), followed literally in temporary copies of the
+project: its example method file and params block, and nothing else, give a working unlearn@<name> stage; with its
+README row and BAD_VALUES entries too, the tests that cover every registered method pass (the steps are complete
+for `make test`)."""
 from __future__ import annotations
 
 import json
@@ -15,8 +16,9 @@ from dvc_project import ROOT, dvc, make_project, sh
 
 
 def readme_section() -> str:
-    text = (ROOT / "README.md").read_text()
-    return text.split("## Adding a method", 1)[1].split("\n## ", 1)[0]
+    """The steps, and the README's pointer to them."""
+    assert "docs/adding_a_method.md" in (ROOT / "README.md").read_text().split("## Adding a method", 1)[1]
+    return (ROOT / "docs" / "adding_a_method.md").read_text()
 
 
 def code_blocks(section: str, language: str) -> list[str]:
