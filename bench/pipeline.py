@@ -73,6 +73,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="OMP_NUM_THREADS for the stages (default: torch's choice)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="dotted params overrides")
     parser.add_argument("--report-to", help="copy the run's metrics/report.md here")
+    parser.add_argument("--keep-metrics", type=Path, metavar="DIR",
+                        help="copy the run's metrics/ to DIR/metrics (e.g. for bench/reproduce.py --project DIR)")
     parser.add_argument("--dispatch", choices=("avx2", "native"), default="avx2",
                         help="CPU kernels of the stages: the pinned AVX2 ones (as committed results) or the CPU's own")
     args = parser.parse_args()
@@ -90,6 +92,8 @@ def main() -> None:
         peak_gib = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20,  # KiB on Linux: dvc
                        *(stage["peak_rss_mib"] / 1024 for stage in stages_run))
         noop = run(project, sys.executable, "-m", "dvc", "repro", "-q")
+        if args.keep_metrics:
+            shutil.copytree(project / "metrics", args.keep_metrics / "metrics", dirs_exist_ok=True)
         if args.report_to:
             shutil.copy(project / "metrics" / "report.md", args.report_to)
             shutil.copy(project / "metrics" / "summary.json", f"{args.report_to}.summary.json")
