@@ -15,13 +15,12 @@ import sys
 import textwrap
 from pathlib import Path
 
+# the one-letter codes of the different column, as in metrics/report.md
+from unlearning.audit import EXACT, REFERENCE, code
+
 METRICS = Path("metrics")
 FIGURES = ("score", "differences", "relearn", "probe")  # plots/images/<name>.png, most telling first
-REFERENCE, EXACT = "oracle", "oracle_b"
 SHOWN = {REFERENCE: "retrain (reference)", EXACT: "exact retrain"}
-# one-letter codes of the different column, as in metrics/report.md (relearn_auc_k<K>: K<K>)
-CODE = {"forget_acc": "F", "retain_acc": "R", "new_acc": "N", "test_acc": "T", "mia_efficacy": "M",
-        "mia_loss_auc": "A", "probe_recall": "P"}
 RULE = ("Rule: a model's metric is listed when its new mean lies outside the base's 95 % interval of that metric "
         "(the bootstrap interval over chains in metrics/audit.json; for the forgetting score, its bootstrap "
         "interval); *disjoint*: the two intervals no longer overlap either.")
@@ -30,10 +29,6 @@ RULE = ("Rule: a model's metric is listed when its new mean lies outside the bas
 def fill(text: str, indent: str = "") -> str:
     """A paragraph wrapped at 118 columns, names kept whole (Markdown joins the lines)."""
     return textwrap.fill(text, 118, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
-
-
-def code(metric: str) -> str:
-    return CODE.get(metric, metric.replace("relearn_auc_k", "K"))
 
 
 def table(rows: list[dict]) -> str:
