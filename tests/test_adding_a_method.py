@@ -47,7 +47,7 @@ def test_the_readme_steps_add_a_method_that_runs(tmp_path):
     assert sorted(run) == ["seed0", "seed1"] and all(r["diverged"] is None for r in run.values())
     lock = yaml.safe_load((project / "dvc.lock").read_text())["stages"][f"unlearn@{name}"]
     assert f"src/unlearning/methods/{name}.py" in [dep["path"] for dep in lock["deps"]]
-    # it forgets: the first chain's validation accuracy on the forget class falls during its epoch
+    # it forgets: the first chain's validation accuracy on the forget class falls during its fit
     curve = (project / "live" / name / "plots" / "metrics" / "val_forget_acc.tsv").read_text().split()
     pretrained = (project / "live" / "pretrained" / "plots" / "metrics" / "val_forget_acc.tsv").read_text().split()
     assert float(curve[-1]) < float(pretrained[-1]) - 0.3

@@ -50,12 +50,14 @@ def test_repro_writes_metrics_report_and_plots(project):
         assert (project / "plots" / "images" / f"{image}.png").stat().st_size > 1000, image
     for k in (8, 32):
         assert (project / "plots" / "relearn" / f"k{k}.csv").read_text().startswith("step,model,forget_acc")
-    # dvclive curves of the first chain: every model that trains, one row per epoch; gathered for `dvc plots`
+    # dvclive curves of the first chain: every model that trains, ten rows per fit; gathered for `dvc plots`
     for name in ("pretrained", "oracle", "finetune"):
         assert (project / "live" / name / "plots" / "metrics" / "val_retain_acc.tsv").is_file(), name
     assert json.loads((project / "live" / "head_mask" / "metrics.json").read_text()) == {}  # does not train
     training = (project / "plots" / "training" / "loss.csv").read_text().splitlines()
-    assert training[0] == "epoch,model,loss"
+    assert training[0] == "step,model,loss"
+    finetune_steps = [int(row.split(",")[0]) for row in training[1:] if row.split(",")[1] == "finetune"]
+    assert len(finetune_steps) >= 10 and finetune_steps == sorted(finetune_steps)  # points through its fit
     assert {row.split(",")[1] for row in training[1:]} == {"pretrained", "oracle", "finetune"}
     ranking = [line.split("|")[1].strip() for line in report.split("## Every metric")[0].splitlines()
                if line.startswith("| ") and not line.startswith("| model")]

@@ -100,7 +100,7 @@ def test_score_figure_training_figure_and_confusion_grid_draw(tmp_path):
         {"model": "oracle", "forgetting_score": None, "metrics": {}}]
     assert [r["model"] for r in plots.ranked(records)] == ["a", "oracle_b"]
     assert [plots.verdict_of(r) for r in records[:2]] == ["hides", "passes"]
-    curves = {"val_forget_acc": pd.DataFrame({"epoch": [0, 1, 2, 0, 1, 0], "model": ["pretrained"] * 3 + ["oracle"] * 2
+    curves = {"val_forget_acc": pd.DataFrame({"step": [10, 20, 30, 5, 10, 2], "model": ["pretrained"] * 3 + ["oracle"] * 2
                                               + ["finetune"], "val_forget_acc": [0.9, 1, 1, 0, 0, 0.1]})}
     predictions = pd.DataFrame({"model": ["a", "a", "oracle"], "actual": [6, 3, 3], "predicted": ["6", "3", "3"]})
     with warnings.catch_warnings():

@@ -8,9 +8,9 @@ validation accuracies: the test split stays with the evaluation stages. The time
 the chain's seconds, so speed-ups are those of a run without it; the model's weights are those of a run without it
 (the hook only reads the model).
 
-Metrics, one row per epoch of every fit the chain runs (a method with several fits continues the step count):
-loss (the epoch's mean training loss) and val_<part>_acc for each non-empty part of the validation split (retain,
-forget, new)."""
+Metrics, train.POINTS_PER_FIT rows per fit the chain runs, at dvclive steps that count the chain's optimiser steps
+(a method with several fits continues the count): loss (the mean training loss since the previous row) and
+val_<part>_acc for each non-empty part of the validation split (retain, forget, new)."""
 from __future__ import annotations
 
 import contextlib
@@ -24,22 +24,25 @@ from stages.base.common import LIVE
 from unlearning import compute
 from unlearning.core import io
 from unlearning.core.splits import Splits
-from unlearning.core.train import epoch_hook, predict
+from unlearning.core.train import predict, progress_hook
 
 PARTS = ("retain", "forget", "new")
 
 
 class Curve:
-    """Collects one row per epoch; `seconds` is the time spent collecting."""
+    """Collects the rows of train.progress_hook; `steps` counts the optimiser steps so far, over every fit, and
+    `seconds` is the time spent collecting."""
 
     def __init__(self, val: Splits):
         self.val = val
         self.rows: list[dict[str, float]] = []
+        self.steps = 0
         self.seconds = 0.0
 
-    def record(self, model: torch.nn.Module, desc: str, loss: float) -> None:
+    def record(self, model: torch.nn.Module, desc: str, loss: float, steps: int) -> None:
         start = time.perf_counter()
-        row = {"loss": loss}
+        self.steps += steps
+        row = {"step": self.steps, "loss": loss}
         with compute.uncounted():  # bookkeeping, not the model's compute
             for name in PARTS:
                 part = getattr(self.val, name)
@@ -58,7 +61,7 @@ def first_chain_curve(seed: int, seeds: list[int], val: Splits) -> Iterator[Curv
         yield None
         return
     curve = Curve(val)
-    with epoch_hook(curve.record):
+    with progress_hook(curve.record):
         yield curve
 
 
@@ -84,6 +87,7 @@ def write_curve(name: str, rows: list[dict[str, float]]) -> None:
     with io.atomic_path(LIVE / name) as out:
         with FilesOnly(str(out), save_dvc_exp=False, dvcyaml=None, report=None) as live:
             for row in rows:
+                live.step = int(row["step"])  # the optimiser steps so far, so that every curve shares one axis
                 for metric, value in row.items():
-                    live.log_metric(metric, value)
-                live.next_step()
+                    if metric != "step":
+                        live.log_metric(metric, value)

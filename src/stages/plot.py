@@ -15,7 +15,7 @@ plots/relearn/k<K>.csv  mean relearn curves of every model for one k (step, mode
 plots/tradeoff.json     forget vs retain accuracy per model, for the .dvc/plots/models.json template
 plots/probe.json        probe recall vs output forget accuracy per model, for the same template
 plots/relearn.csv       every mean relearn curve (step, k, model, forget_acc)
-plots/training/<metric>.csv  the first chain's training curve of every model that trains (epoch, model, metric),
+plots/training/<metric>.csv  the first chain's training curve of every model that trains (step, model, metric),
                         gathered from dvclive's live/<model>/plots/metrics/<metric>.tsv, for .dvc/plots/curves.json"""
 from __future__ import annotations
 
@@ -56,13 +56,13 @@ def difference_records(audits: list[dict], tolerances: dict[str, float]) -> list
 
 
 def training_curves(models: list[str]) -> dict[str, pd.DataFrame]:
-    """metric -> rows (epoch, model, metric) of every model whose first chain logged it with dvclive (the
+    """metric -> rows (step, model, metric) of every model whose first chain logged it with dvclive (the
     methods that do not train log nothing)."""
     frames: dict[str, list[pd.DataFrame]] = {}
     for name in models:
         for tsv in sorted((LIVE / name / "plots" / "metrics").glob("*.tsv")):
-            curve = pd.read_csv(tsv, sep="\t").rename(columns={"step": "epoch"})  # columns step, <metric>
-            frames.setdefault(tsv.stem, []).append(curve.assign(model=name)[["epoch", "model", tsv.stem]])
+            curve = pd.read_csv(tsv, sep="\t")  # columns step (optimiser steps so far), <metric>
+            frames.setdefault(tsv.stem, []).append(curve.assign(model=name)[["step", "model", tsv.stem]])
     return {metric: pd.concat(parts) for metric, parts in frames.items()}
 
 

@@ -44,11 +44,12 @@ VAL = ("val_forget_acc", "val_new_acc", "val_retain_acc")
 
 
 def training_figure(curves: dict[str, pd.DataFrame], path) -> None:
-    """curves: metric -> rows (epoch, model, <metric>) of the first chain, one per epoch of every fit a model ran
-    (dvclive's step). Top: pretraining and the retrain from scratch, per epoch. Below, one row per method and
-    validation accuracy: where the method starts (the pretrained model's last value, grey ring), its value after
-    each epoch (small dots, joined in order) and after the last (its marker), against the retrain's last value
-    (the target, black dashed). Most methods train one epoch: a curve of theirs would be one point."""
+    """curves: metric -> rows (step, model, <metric>) of the first chain, train.POINTS_PER_FIT per fit a model ran,
+    at the optimiser steps so far (dvclive's step). Top: pretraining and the retrain from scratch, against the
+    step. Below, one row per method and validation accuracy: where the method starts (the pretrained model's last
+    value, grey ring), its value at each logged point (small dots, joined in order) and after its last step (its
+    marker), against the retrain's last value (the target, black dashed). The methods' fits are short and of very
+    different lengths, so their path is drawn along the accuracy axis rather than against the step."""
     metrics = [m for m in (*VAL, "loss") if m in curves] + [m for m in curves if m not in (*VAL, "loss")]
     if not metrics:
         return placeholder("no training curves", path)
@@ -61,11 +62,11 @@ def training_figure(curves: dict[str, pd.DataFrame], path) -> None:
     top, bottom = fig.subfigures(2, 1, height_ratios=[3.0, 0.24 * len(methods) + 1.6])
     for ax, metric in zip(top.subplots(1, len(metrics), squeeze=False)[0], metrics):
         for name, curve in curves[metric].groupby("model", sort=False):
-            if name in SCRATCH:  # dvclive's step 0 is the value after the first epoch
-                ax.plot(curve.epoch + 1, curve[metric], **(dict(color="black", ls="--", lw=2, label="retrain")
+            if name in SCRATCH:
+                ax.plot(curve.step, curve[metric], **(dict(color="black", ls="--", lw=2, label="retrain")
                                                           if name == REFERENCE else dict(color="grey", lw=2,
                                                                                          label=name)))
-        ax.set(title=metric, xlabel="epoch")
+        ax.set(title=metric, xlabel="optimiser step")
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=8)
     top.axes[0].legend(fontsize=7)
@@ -94,8 +95,8 @@ def training_figure(curves: dict[str, pd.DataFrame], path) -> None:
     axes[0].set_yticks(range(len(methods)), [f"{n} ({counts[n]})" for n in methods])
     axes[0].set_ylim(len(methods) - 0.5, -0.5)
     bottom.legend(*axes[0].get_legend_handles_labels(), fontsize=8, loc="outside lower center", ncol=2)
-    bottom.suptitle("Unlearning, each method from the pretrained model (first chain; in brackets: epochs logged): "
-                    "start, every epoch, last", fontsize=10)
+    bottom.suptitle("Unlearning, each method from the pretrained model (first chain; in brackets: points logged): "
+                    "start, every logged point, last", fontsize=10)
     fig.savefig(path, dpi=110, bbox_inches="tight", pad_inches=0.1)
     plt.close(fig)
 

@@ -23,25 +23,30 @@ from unlearning.core.config import ConfigError
 # loss(model, x_batch [B, ...], y_batch [B], extra_batch [B, ...] | None) -> scalar tensor
 LossFn = Callable[[nn.Module, torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
 
-# epoch_hook(model, desc, mean_loss): called by every fit after each pass over its data while `epoch_hook` is set
-# (stages.live records the first chain's training curves with it). A context variable rather than a fit
+# progress_hook(model, desc, mean_loss, steps): called by every fit POINTS_PER_FIT times, evenly spaced, while
+# `progress_hook` is set (stages.live records the first chain's training curves with it); mean_loss is the mean
+# training loss of the `steps` optimiser steps since the previous call. A context variable rather than a fit
 # argument: the methods call fit in many ways, and none of them needs to know that a curve is being recorded.
-EpochHook = Callable[[nn.Module, str, float], None]
-_EPOCH_HOOK: contextvars.ContextVar[EpochHook | None] = contextvars.ContextVar("epoch_hook", default=None)
+ProgressHook = Callable[[nn.Module, str, float, int], None]
+_PROGRESS_HOOK: contextvars.ContextVar[ProgressHook | None] = contextvars.ContextVar("progress_hook", default=None)
+# Points of a curve per fit: most methods train one epoch, so a point per epoch would draw a curve of one point.
+# Ten show the path; each costs one forward pass over the validation split (stages.live subtracts its time).
+POINTS_PER_FIT = 10
 
 # the terminal line of this process's training bar: parallel_map gives each worker process its own (0 = the stage)
 BAR_POSITION = 0
 
 
 @contextlib.contextmanager
-def epoch_hook(hook: EpochHook) -> Iterator[None]:
-    """Every fit inside the block calls hook(model, desc, mean_loss) at the end of each epoch (and of a last,
-    partial one). The hook must not change the model: weights, and hence results, are those of a fit without it."""
-    token = _EPOCH_HOOK.set(hook)
+def progress_hook(hook: ProgressHook) -> Iterator[None]:
+    """Every fit inside the block calls hook(model, desc, mean_loss, steps) every ceil(total / POINTS_PER_FIT)
+    steps and after its last step (a stopping rule's early end included). The hook must not change the model:
+    weights, and hence results, are those of a fit without it."""
+    token = _PROGRESS_HOOK.set(hook)
     try:
         yield
     finally:
-        _EPOCH_HOOK.reset(token)
+        _PROGRESS_HOOK.reset(token)
 
 
 class FitSettings(Protocol):
@@ -216,8 +221,9 @@ def fit(
     step = 0
     # divergence watch on the device, read once per epoch (a read every step would stall CUDA's queue)
     first_loss = peak_loss = None  # |loss| of the first step, largest |loss| so far: 0-d tensors
-    hook = _EPOCH_HOOK.get()
-    epoch_loss, epoch_steps = torch.zeros((), device=device), 0  # summed on the device only when a hook is set
+    hook = _PROGRESS_HOOK.get()
+    point_every = -(-total // POINTS_PER_FIT)
+    point_loss, point_steps = torch.zeros((), device=device), 0  # summed on the device only when a hook is set
     with tqdm(total=total, desc=desc, leave=False, mininterval=1.0, disable=None, position=BAR_POSITION) as bar:
         while step < total:
             order = torch.randperm(n, generator=generator).to(device)
@@ -240,8 +246,8 @@ def fit(
                 # torch.maximum keeps a NaN, so a NaN loss stays visible in the peak
                 peak_loss = magnitude if peak_loss is None else torch.maximum(peak_loss, magnitude)
                 if hook is not None:
-                    epoch_loss += value.detach().float()
-                    epoch_steps += 1
+                    point_loss += value.detach().float()
+                    point_steps += 1
                 optimiser.zero_grad()
                 value.backward()
                 if masked:
@@ -258,16 +264,17 @@ def fit(
                     for norm in frozen_norms:  # on_step may have evaluated, then set the whole model to train
                         norm.eval()
                     total = step if stop else total
+                if hook is not None and (step % point_every == 0 or step >= total):
+                    _check_loss(first_loss, peak_loss, step, desc)  # no point of a diverged fit reaches a curve
+                    hook(model, desc, float(point_loss) / point_steps, point_steps)  # may evaluate the model
+                    point_loss.zero_()
+                    point_steps = 0
+                    model.train()  # back to training mode, frozen norms in eval, as before the hook
+                    for norm in frozen_norms:
+                        norm.eval()
                 if step >= total:
                     break
             _check_loss(first_loss, peak_loss, step, desc)
-            if hook is not None and epoch_steps:
-                hook(model, desc, float(epoch_loss) / epoch_steps)  # may evaluate: back to training mode after it
-                epoch_loss.zero_()
-                epoch_steps = 0
-                model.train()
-                for norm in frozen_norms:
-                    norm.eval()
     for p in params.values():
         p.requires_grad_(True)
     model.eval()
