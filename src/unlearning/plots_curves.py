@@ -128,8 +128,10 @@ def confusion_grid(predictions: pd.DataFrame, models: list[str], title: str, pat
                                                                           if m not in (REFERENCE, "original"))
     rows = -(-len(order) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 3.0 * rows + 0.4), squeeze=False)
+    by_model = dict(tuple(predictions.groupby("model", sort=False)))  # one pass: a filter per model took 0.5 s
+    empty = predictions.iloc[:0]
     for ax, name in zip(axes.flat, order):
-        _matrix(ax, predictions[predictions.model == name], "retrain" if name == REFERENCE else name, 5.5, 0.05)
+        _matrix(ax, by_model.get(name, empty), "retrain" if name == REFERENCE else name, 5.5, 0.05)
     for ax in axes.flat[len(order):]:
         ax.axis("off")
     fig.suptitle(title, fontsize=10)
