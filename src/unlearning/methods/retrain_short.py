@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-from torch import nn
-
 from unlearning.core.config import TrainConfig, require
 from unlearning.core.train import fit
-from unlearning.methods.shared import reinitialise
+from unlearning.methods.shared import fresh_init
 
 SOURCE = "retrain from scratch, cut to a budget"
 TOUCHES = "retain + new"
@@ -32,20 +29,6 @@ class Params(TrainConfig):
 def budget_steps(n: int, params: Params) -> int:
     """Optimiser steps for `share` of `epochs` passes over n images at `batch_size` (at least one)."""
     return max(1, round(params.share * params.epochs * -(-n // params.batch_size)))
-
-
-def fresh_init(model: nn.Module, generator: torch.Generator) -> None:
-    """Every layer redrawn from scratch: PyTorch's default initialisation, and inside a torchvision ResNet its
-    kaiming-normal convolutions (models.resnet18_trunk), so the start is distributed as a new model's."""
-    reinitialise([m for m in model.modules() if hasattr(m, "reset_parameters")], generator)
-    convs = [c for m in model.modules() if type(m).__name__ == "ResNet" for c in m.modules()
-             if isinstance(c, nn.Conv2d)]
-    seed = int(torch.randint(2 ** 62, (1,), generator=generator))
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
-        torch.manual_seed(seed)  # drawn on the CPU, as reinitialise does: the same start on every device
-        for conv in convs:
-            conv.weight.copy_(nn.init.kaiming_normal_(torch.empty(conv.weight.shape), mode="fan_out",
-                                                      nonlinearity="relu"))
 
 
 def unlearn(model, splits, params: Params, generator):
