@@ -8,7 +8,7 @@ changes any key after that (e.g. methods.shrink_refit.reset=0.3). Printed per re
 score's share of the ceiling [its 95 % interval], the speed-up in compute, the test-accuracy difference to the
 retrains (on the validation split), and whether the probe flags hiding; --out keeps the numbers as JSON.
 
-Run: python bench/lab_dev.py --methods salun_rl cf_k scaled_retrain [--chains 16] [--set KEY=VALUE ...]
+Run: python bench/lab_dev.py --methods salun_rl cf_k shrink_refit [--chains 16] [--set KEY=VALUE ...]
                              [--requests default replace_1_7 ...] [--out FILE.json]
 """
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """shrink_refit: the start is (1 - reset) x the given weights + reset x a fresh initialisation, then the kept data
-refit it."""
+refit it; calibrated, the head is rescaled to the original's median retain confidence without changing a
+prediction."""
 from __future__ import annotations
 
 import copy
@@ -8,7 +9,7 @@ import dataclasses
 import torch
 
 from unlearning.core import rng
-from unlearning.core.train import fit
+from unlearning.core.train import fit, predict
 from unlearning.methods import shrink_refit
 from unlearning.methods.shared import fresh_init
 
@@ -48,3 +49,25 @@ def test_the_start_is_the_interpolation(tiny_exp, tiny_models, monkeypatch):
     kept, between, fresh = (s.head.weight for s in starts)
     assert torch.equal(kept, tiny_models["pretrained"].head.weight)
     assert torch.allclose(between, (1 - params.reset) * kept + params.reset * fresh, atol=1e-6)
+
+
+def test_the_head_is_rescaled_to_the_originals_retain_confidence(tiny_exp, tiny_models):
+    splits, params = tiny_exp.splits(0), tiny_exp.cfg.methods["shrink_refit"]
+    assert params.calibrate
+    retain = splits.retain
+    calibrated, plain = (shrink_refit.unlearn(copy.deepcopy(tiny_models["pretrained"]), splits, p,
+                                              rng.generator(0, "t"))
+                         for p in (params, dataclasses.replace(params, calibrate=False)))
+
+    def median(model) -> float:
+        return shrink_refit.median_confidence(predict(model, retain.x).double(), retain.y)
+
+    original = median(tiny_models["pretrained"])
+    assert abs(median(calibrated) - original) < 1e-3
+    assert abs(median(plain) - original) > 0.5  # a short refit is less sure than the 20-epoch original
+    for name, value in plain.state_dict().items():  # the same network up to the head's scale
+        if not name.startswith("head."):
+            assert torch.equal(value, calibrated.state_dict()[name]), name
+    scale = calibrated.head.weight / plain.head.weight  # [K, D]: one factor everywhere
+    assert torch.allclose(scale, scale.flatten()[0].expand_as(scale), rtol=1e-5)
+    assert torch.equal(predict(calibrated, retain.x).argmax(1), predict(plain, retain.x).argmax(1))

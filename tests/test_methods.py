@@ -89,8 +89,6 @@ BAD_VALUES = [
     ("scrub_r", "reference_error", 1.5), ("scrub_r", "max_epochs", 99), ("boundary_expanding", "momentum", 1.0),
     ("npo", "beta", 0.0), ("npo", "retain_weight", -1.0),
     ("retrain_short", "share", 0.0), ("retrain_short", "share", 1.5), ("retrain_short", "lr", 0.0),
-    ("scaled_retrain", "calibrate", 1), ("scaled_retrain", "epochs", 0),
-    ("fresh_distill", "weight", -1.0), ("fresh_distill", "temperature", 0.0), ("fresh_distill", "calibrate", "yes"),
     ("shrink_refit", "reset", -0.1), ("shrink_refit", "reset", 1.5), ("shrink_refit", "calibrate", None),
 ]
 

@@ -20,13 +20,11 @@ and on methods/<m>.py alone).
   is exactly what torch.optim.SGD(weight_decay=wd) adds to the gradient when ref = 0.
 - SCRUB's max/min loop (scrub, scrub_r): ScrubConfig and scrub_rounds; scrub_r rewinds to one of its rounds.
 - Fresh layers (eu_k, bad_teacher): a re-initialised copy of a model's layers, with the model's own init; a whole
-  fresh model (retrain_short, fresh_distill, shrink_refit, scaled_retrain): fresh_init.
-- Output scale (the lab's procedures: fresh_distill, shrink_refit, scaled_retrain): match_output_scale.
+  fresh model (retrain_short, shrink_refit): fresh_init.
 - Distillation (scrub, scrub_r, bad_teacher): distill_kl."""
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass
 
 import torch
@@ -243,39 +241,6 @@ def reinitialise(modules: list[nn.Module], generator: torch.Generator) -> None:
                 fresh = dict(cpu_copy.named_parameters(recurse=False)) | dict(cpu_copy.named_buffers(recurse=False))
                 for name, t in (*module.named_parameters(recurse=False), *module.named_buffers(recurse=False)):
                     t.copy_(fresh[name])
-
-
-def label_confidence(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """log(p_y / (1 - p_y)) of each row's label slot, as z_y - logsumexp_{j != y} z_j (finite for finite logits):
-    logits [N, K], labels [N] -> [N]. The statistic the forgetting score compares (unlearning.forgetting_score)."""
-    z_y = logits.gather(1, labels.view(-1, 1)).squeeze(1)
-    others = logits.scatter(1, labels.view(-1, 1), float("-inf"))
-    return z_y - torch.logsumexp(others, 1)
-
-
-def match_output_scale(model: nn.Module, target_median: float, x: torch.Tensor, y: torch.Tensor,
-                       low: float = 0.05, high: float = 50.0, rounds: int = 40) -> float:
-    """Scale the head (the last nn.Linear: weight and bias times t) so that the median label confidence of `model`
-    on (x [N, ...], y [N]) is `target_median`; returns t. A common factor on every logit leaves each prediction,
-    hence every accuracy, unchanged: it moves only how sure the model is. The median is monotone in t wherever it
-    is positive (and where it is not, so is the target's side), so bisection on log t finds it; t is clamped to
-    [low, high]. One forward pass over x."""
-    logits = predict(model, x).double()  # [N, K]
-
-    def median_at(t: float) -> float:
-        return float(label_confidence(logits * t, y).median())
-
-    lo, hi = math.log(low), math.log(high)
-    for _ in range(rounds):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if median_at(math.exp(mid)) < target_median else (lo, mid)
-    scale = math.exp((lo + hi) / 2)
-    head = linear_layers(model)[-1]
-    with torch.no_grad():
-        head.weight.mul_(scale)
-        if head.bias is not None:
-            head.bias.mul_(scale)
-    return scale
 
 
 def fresh_init(model: nn.Module, generator: torch.Generator) -> None:

@@ -1,23 +1,32 @@
 """shrink_refit (this project, docs/lab/shrink_refit.md): every weight moved to (1 - reset) x its value + reset x
 a fresh initialisation's (shrink and perturb, Ash & Adams 2020, with the perturbation drawn as the model is
 initialised), then `epochs` passes over the kept data (retain, plus the new class in class replacement) with Adam;
-optionally the head is then rescaled to the original's median retain confidence (shared.match_output_scale).
+then, with `calibrate`, the head rescaled so that the median label confidence on the retain images is the
+original's (calibrate_head).
 
 Hypothesis: what separates the methods from a retrain is how far they move from the original weights. reset = 0
 is fine-tuning on the kept data, which keeps nearly all the forget images left in the weights; reset = 1 is a
 retrain cut short, which keeps none of it but has not had time to fit. In between, the shrunken original keeps the
 layout of the features (so the refit is fast) while every weight's forget-specific part is scaled down by
-(1 - reset) and drowned in fresh noise of a new network's size."""
+(1 - reset) and drowned in fresh noise of a new network's size.
+Why the head is rescaled: one short refit leaves the logits smaller than a 20-epoch retrain's, and the forgetting
+score compares exactly the logit-scaled confidence, so a model that predicts like a retrain is still told apart by
+how sure it is. The original trained the retrain's 20 epochs on nearly the same retain images, so its confidence
+there stands in for a retrain's; one factor on every logit changes no prediction, hence no accuracy."""
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from unlearning.core.config import FitConfig, require
+from unlearning.core.models import linear_layers
 from unlearning.core.train import fit, predict
-from unlearning.methods.shared import fresh_init, label_confidence, match_output_scale
+from unlearning.forgetting_score import logit_confidence
+from unlearning.methods.shared import fresh_init
 
 SOURCE = "this project (docs/lab/shrink_refit.md)"
 TOUCHES = "retain + new"
@@ -34,9 +43,35 @@ class Params(FitConfig):
         require(isinstance(self.calibrate, bool), "calibrate", f"must be true or false, got {self.calibrate!r}")
 
 
+def median_confidence(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """Median over images of log(p_y / (1 - p_y)): logits [N, K], labels [N]."""
+    return float(logit_confidence(logits[None], labels)[0].median())
+
+
+def calibrate_head(model: nn.Module, target_median: float, x: torch.Tensor, y: torch.Tensor,
+                   low: float = 0.05, high: float = 50.0, rounds: int = 40) -> float:
+    """Scale the head (the last nn.Linear: weight and bias times t) so that the median label confidence of `model`
+    on (x [N, ...], y [N]) is `target_median`; returns t, clamped to [low, high]. The median is increasing in t
+    wherever it is positive (the median image classified right, as after any refit that fits), so bisection on
+    log t finds it from one forward pass over x."""
+    logits = predict(model, x).double()  # [N, K]
+    lo, hi = math.log(low), math.log(high)
+    for _ in range(rounds):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if median_confidence(logits * math.exp(mid), y) < target_median else (lo, mid)
+    scale = math.exp((lo + hi) / 2)
+    head = linear_layers(model)[-1]
+    with torch.no_grad():
+        head.weight.mul_(scale)
+        if head.bias is not None:
+            head.bias.mul_(scale)
+    return scale
+
+
 def unlearn(model, splits, params: Params, generator):
     retain = splits.retain
-    target_median = float(label_confidence(predict(model, retain.x).double(), retain.y).median())
+    # the original's median retain confidence, before its weights are shrunk
+    target_median = median_confidence(predict(model, retain.x).double(), retain.y)
     fresh = copy.deepcopy(model)
     fresh_init(fresh, generator)
     with torch.no_grad():  # theta <- (1 - reset) theta + reset theta_fresh, buffers (BatchNorm statistics) too
@@ -46,5 +81,5 @@ def unlearn(model, splits, params: Params, generator):
     target = splits.target
     fit(model, target.x, target.y, params, generator, desc="shrink_refit")
     if params.calibrate:
-        match_output_scale(model, target_median, retain.x, retain.y)
+        calibrate_head(model, target_median, retain.x, retain.y)
     return model
