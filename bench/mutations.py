@@ -110,6 +110,16 @@ MUTATIONS = [
              "    fresh_init(model, generator)\n", ""),
     Mutation("retrain_short", "budget ignored (the full retrain's epochs)", M + "retrain_short.py",
              "steps=budget_steps(len(target), params)", "steps=None"),
+    Mutation("shrink_refit", "no shrink (the refit starts from the original weights)", M + "shrink_refit.py",
+             "mine.lerp_(new, params.reset)", "mine.lerp_(new, 0.0)"),
+    Mutation("shrink_refit", "full reset (a retrain cut short)", M + "shrink_refit.py",
+             "mine.lerp_(new, params.reset)", "mine.lerp_(new, 1.0)"),
+    Mutation("shrink_refit", "head calibration dropped", M + "shrink_refit.py",
+             "        calibrate_head(model, target_median, retain.x, retain.y)\n", "        pass\n"),
+    Mutation("shrink_refit", "head calibrated to the refit model's own confidence", M + "shrink_refit.py",
+             "    fit(model, target.x, target.y, params, generator, desc=\"shrink_refit\")\n",
+             "    fit(model, target.x, target.y, params, generator, desc=\"shrink_refit\")\n"
+             "    target_median = median_confidence(predict(model, retain.x).double(), retain.y)\n"),
 ]
 # `original` has no step to remove: its one test (weights bit-identical) is its whole definition.
 EXTRA_TESTS = {"salun": ["tests/test_method_salun.py"]}
