@@ -48,7 +48,7 @@ def method_blocks(overlay: Path, names: list[str]) -> dict:
 
 def measure(request: str, methods: list[str], chains: int, sets: list[str]) -> dict[str, dict]:
     overlay = REQUESTS[request]
-    base = [f"audit.split=val", f"audit.chains={chains}", "audit.attack_chains=2",
+    base = ["audit.split=val", f"audit.chains={chains}", "audit.attack_chains=2",
             f"methods={json.dumps(method_blocks(overlay, methods))}"]
     with tempfile.TemporaryDirectory() as tmp:
         project = pipeline.make_project(Path(tmp), [overlay], base + sets)
