@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 
+import pytest
 import torch
 
 from unlearning.core import rng
@@ -71,3 +72,12 @@ def test_the_head_is_rescaled_to_the_originals_retain_confidence(tiny_exp, tiny_
     scale = calibrated.head.weight / plain.head.weight  # [K, D]: one factor everywhere
     assert torch.allclose(scale, scale.flatten()[0].expand_as(scale), rtol=1e-5)
     assert torch.equal(predict(calibrated, retain.x).argmax(1), predict(plain, retain.x).argmax(1))
+
+
+def test_the_calibrated_statistic_is_the_forgetting_scores():
+    from unlearning.forgetting_score import logit_confidence
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(101, 10, generator=generator, dtype=torch.float64) * 5  # [N, K]
+    labels = torch.randint(10, (101,), generator=generator)
+    expected = float(logit_confidence(logits[None], labels)[0].median())
+    assert shrink_refit.median_confidence(logits, labels) == pytest.approx(expected, abs=1e-12)

@@ -25,7 +25,6 @@ from torch import nn
 from unlearning.core.config import FitConfig, require
 from unlearning.core.models import linear_layers
 from unlearning.core.train import fit, predict
-from unlearning.forgetting_score import logit_confidence
 from unlearning.methods.shared import fresh_init
 
 SOURCE = "this project (docs/lab/shrink_refit.md)"
@@ -44,8 +43,12 @@ class Params(FitConfig):
 
 
 def median_confidence(logits: torch.Tensor, labels: torch.Tensor) -> float:
-    """Median over images of log(p_y / (1 - p_y)): logits [N, K], labels [N]."""
-    return float(logit_confidence(logits[None], labels)[0].median())
+    """Median over images of log(p_y / (1 - p_y)) = z_y - logsumexp_{j != y} z_j, the statistic the forgetting
+    score compares (forgetting_score.logit_confidence, written out here: importing that module would make every
+    change to the score's code rerun this unlearn stage). logits [N, K], labels [N]."""
+    z_y = logits.gather(1, labels.view(-1, 1)).squeeze(1)  # [N]
+    others = logits.scatter(1, labels.view(-1, 1), float("-inf"))  # [N, K], the label's slot removed
+    return float((z_y - torch.logsumexp(others, 1)).median())
 
 
 def calibrate_head(model: nn.Module, target_median: float, x: torch.Tensor, y: torch.Tensor,
