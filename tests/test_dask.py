@@ -135,7 +135,7 @@ def test_the_stage_function_reaches_a_second_worker_as_bytes(cluster):
     from unlearning.core import train
 
     def stage_fn(x: int) -> tuple[int, str]:
-        return x * 2, type(train._EPOCH_HOOK).__name__
+        return x * 2, type(train._PROGRESS_HOOK).__name__
 
     with cluster.client() as client:
         client.wait_for_workers(2, timeout=60)
