@@ -53,8 +53,10 @@ BASE ?= main
 report: setup
 	python src/pr_comment.py --base $(BASE) --out build/pr_comment.md
 
+# Two pytest workers, each running whole files (--dist loadfile: a file's tests share one process and its fixtures):
+# many tests wait on one single-threaded stage process at a time, so a second worker uses the second core.
 test: setup datasets testtools
-	pytest
+	pytest -n 2 --dist loadfile
 
 bench: setup
 	python bench/train_loop.py
