@@ -75,6 +75,8 @@ def main() -> None:
     parser.add_argument("--report-to", help="copy the run's metrics/report.md here")
     parser.add_argument("--keep-metrics", type=Path, metavar="DIR",
                         help="copy the run's metrics/ to DIR/metrics (e.g. for bench/reproduce.py --project DIR)")
+    parser.add_argument("--stage-log", type=Path, metavar="FILE",
+                        help="keep the stages' JSON lines (module, args, seconds, peak memory) in FILE")
     parser.add_argument("--dispatch", choices=("avx2", "native"), default="avx2",
                         help="CPU kernels of the stages: the pinned AVX2 ones (as committed results) or the CPU's own")
     args = parser.parse_args()
@@ -92,6 +94,8 @@ def main() -> None:
         peak_gib = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20,  # KiB on Linux: dvc
                        *(stage["peak_rss_mib"] / 1024 for stage in stages_run))
         noop = run(project, sys.executable, "-m", "dvc", "repro", "-q")
+        if args.stage_log:
+            shutil.copy(stage_log, args.stage_log)
         if args.keep_metrics:
             shutil.copytree(project / "metrics", args.keep_metrics / "metrics", dirs_exist_ok=True)
         if args.report_to:

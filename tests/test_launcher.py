@@ -40,3 +40,35 @@ def test_an_unknown_method_is_one_line_naming_its_key(tmp_path: Path, tiny_raw):
     assert result.returncode == 2, result.stderr
     [line] = result.stderr.strip().splitlines()
     assert "methods.no_such_method" in line
+
+
+EXIT_SCRIPT = """
+import atexit, sys, threading, time
+sys.path.insert(0, {src!r})
+import run_stage
+atexit.register(lambda: open({marker!r}, "w").write("exit handler ran"))
+if {with_thread}:
+    threading.Thread(target=lambda: (time.sleep(0.5), open({thread_marker!r}, "w").write("thread done"))).start()
+print("unflushed line", end="")
+sys.stderr.write("unflushed error")
+run_stage.exit_finished_stage()
+print("still running")
+"""
+
+
+@pytest.mark.parametrize("with_thread", [False, True])
+def test_a_finished_stage_skips_teardown_but_not_its_exit_handlers_output_or_threads(tmp_path: Path, with_thread):
+    """exit_finished_stage ends the process with code 0 after its exit handlers and with its buffered output
+    written; a stage that left a non-daemon thread running exits normally instead, which waits for the thread."""
+    marker, thread_marker = tmp_path / "atexit", tmp_path / "thread"
+    script = EXIT_SCRIPT.format(src=str(SRC), marker=str(marker), thread_marker=str(thread_marker),
+                                with_thread=with_thread)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert marker.read_text() == "exit handler ran"
+    assert result.stderr.endswith("unflushed error")
+    if with_thread:  # the normal path: the script goes on, and the interpreter joins the thread before exiting
+        assert result.stdout == "unflushed linestill running\n"
+        assert thread_marker.read_text() == "thread done"
+    else:
+        assert result.stdout == "unflushed line"
