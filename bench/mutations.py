@@ -115,11 +115,11 @@ MUTATIONS = [
     Mutation("shrink_refit", "full reset (a retrain cut short)", M + "shrink_refit.py",
              "mine.lerp_(new, params.reset)", "mine.lerp_(new, 1.0)"),
     Mutation("shrink_refit", "head calibration dropped", M + "shrink_refit.py",
-             "        calibrate_head(model, target_median, retain.x, retain.y)\n", "        pass\n"),
+             "        calibrate_head(model, target_median, calib_x, calib_y)\n", "        pass\n"),
     Mutation("shrink_refit", "head calibrated to the refit model's own confidence", M + "shrink_refit.py",
              "    fit(model, target.x, target.y, params, generator, desc=\"shrink_refit\")\n",
              "    fit(model, target.x, target.y, params, generator, desc=\"shrink_refit\")\n"
-             "    target_median = median_confidence(predict(model, retain.x).double(), retain.y)\n"),
+             "    target_median = median_confidence(predict(model, calib_x).double(), calib_y)\n"),
 ]
 # `original` has no step to remove: its one test (weights bit-identical) is its whole definition.
 EXTRA_TESTS = {"salun": ["tests/test_method_salun.py"]}

@@ -81,3 +81,37 @@ def test_the_calibrated_statistic_is_the_forgetting_scores():
     labels = torch.randint(10, (101,), generator=generator)
     expected = float(logit_confidence(logits[None], labels)[0].median())
     assert shrink_refit.median_confidence(logits, labels) == pytest.approx(expected, abs=1e-12)
+
+
+def test_the_calibration_can_read_an_evenly_spaced_share_of_the_retain_images(tiny_exp, tiny_models):
+    """calibrate_samples: both medians are taken on that many retain images, evenly spaced (each class keeps its
+    share), and the calibrated median on them is the original's there; null reads every image. The training is the
+    same either way: only the head's scale differs."""
+    splits, params = tiny_exp.splits(0), tiny_exp.cfg.methods["shrink_refit"]
+    retain = splits.retain
+    assert params.calibrate and params.calibrate_samples is None
+    x, y = shrink_refit.calibration_images(retain.x, retain.y, None)
+    assert x is retain.x and y is retain.y
+    samples = len(retain.y) // 4
+    x, y = shrink_refit.calibration_images(retain.x, retain.y, samples)
+    assert len(y) == samples
+    rows = [i for i in range(len(retain.y)) if any(torch.equal(retain.x[i], image) for image in x[:3])]
+    assert rows[0] == 0 and rows[1] > 2  # spread over the set, not its head
+    whole, share = (torch.bincount(labels, minlength=splits.num_slots) / len(labels) for labels in (retain.y, y))
+    assert torch.allclose(whole, share, atol=0.05)
+
+    def calibrated(n):
+        return shrink_refit.unlearn(copy.deepcopy(tiny_models["pretrained"]), splits,
+                                    dataclasses.replace(params, calibrate_samples=n), rng.generator(0, "t"))
+
+    def median(model) -> float:
+        return shrink_refit.median_confidence(predict(model, x).double(), y)
+
+    sub, every = calibrated(samples), calibrated(None)
+    assert abs(median(sub) - median(tiny_models["pretrained"])) < 1e-3
+    assert not torch.equal(sub.head.weight, every.head.weight)
+    for name, value in sub.state_dict().items():
+        if not name.startswith("head."):
+            assert torch.equal(value, every.state_dict()[name]), name
+    with pytest.raises(Exception, match="calibrate_samples"):
+        dataclasses.replace(params, calibrate_samples=0)
