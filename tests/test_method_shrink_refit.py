@@ -53,7 +53,8 @@ def test_the_start_is_the_interpolation(tiny_exp, tiny_models, monkeypatch):
 
 
 def test_the_head_is_rescaled_to_the_originals_retain_confidence(tiny_exp, tiny_models):
-    splits, params = tiny_exp.splits(0), tiny_exp.cfg.methods["shrink_refit"]
+    splits = tiny_exp.splits(0)
+    params = dataclasses.replace(tiny_exp.cfg.methods["shrink_refit"], calibrate_samples=None)  # every retain image
     assert params.calibrate
     retain = splits.retain
     calibrated, plain = (shrink_refit.unlearn(copy.deepcopy(tiny_models["pretrained"]), splits, p,
@@ -89,7 +90,7 @@ def test_the_calibration_can_read_an_evenly_spaced_share_of_the_retain_images(ti
     same either way: only the head's scale differs."""
     splits, params = tiny_exp.splits(0), tiny_exp.cfg.methods["shrink_refit"]
     retain = splits.retain
-    assert params.calibrate and params.calibrate_samples is None
+    assert params.calibrate
     x, y = shrink_refit.calibration_images(retain.x, retain.y, None)
     assert x is retain.x and y is retain.y
     samples = len(retain.y) // 4
