@@ -117,9 +117,11 @@ MUTATIONS = [
     Mutation("shrink_refit", "head calibration dropped", M + "shrink_refit.py",
              "        calibrate_head(model, target_median, calib_x, calib_y)\n", "        pass\n"),
     Mutation("shrink_refit", "head calibrated to the refit model's own confidence", M + "shrink_refit.py",
-             "    fit(model, target.x, target.y, params, generator, desc=\"shrink_refit\")\n",
-             "    fit(model, target.x, target.y, params, generator, desc=\"shrink_refit\")\n"
+             "    average.apply()\n",
+             "    average.apply()\n"
              "    target_median = median_confidence(predict(model, calib_x).double(), calib_y)\n"),
+    Mutation("shrink_refit", "tail average dropped (the last weights kept)", M + "shrink_refit.py",
+             "    average.apply()\n", "    pass\n"),
 ]
 # `original` has no step to remove: its one test (weights bit-identical) is its whole definition.
 EXTRA_TESTS = {"salun": ["tests/test_method_salun.py"]}

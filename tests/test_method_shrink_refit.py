@@ -21,7 +21,8 @@ def run(model, splits, params):
 
 def test_reset_runs_from_fine_tuning_to_a_fresh_network(tiny_exp, tiny_models):
     splits = tiny_exp.splits(0)
-    params = dataclasses.replace(tiny_exp.cfg.methods["shrink_refit"], calibrate=False)
+    # the last weights, not the tail's average: the fine-tuning below is one plain fit
+    params = dataclasses.replace(tiny_exp.cfg.methods["shrink_refit"], calibrate=False, average_tail=0.0)
     assert 0 < params.reset < 1
     starts = ("pretrained", "oracle")
     # reset 1: a fresh network, whatever it was given
@@ -116,3 +117,39 @@ def test_the_calibration_can_read_an_evenly_spaced_share_of_the_retain_images(ti
             assert torch.equal(value, every.state_dict()[name]), name
     with pytest.raises(Exception, match="calibrate_samples"):
         dataclasses.replace(params, calibrate_samples=0)
+
+
+def test_the_refits_last_steps_are_averaged_into_the_weights(tiny_exp, tiny_models):
+    """average_tail: the weights returned (uncalibrated) are the mean of the refit's last round(tail x steps)
+    iterates, not the last one; tail 0 returns the last one, as a plain fit does."""
+    splits = tiny_exp.splits(0)
+    params = dataclasses.replace(tiny_exp.cfg.methods["shrink_refit"], calibrate=False, epochs=2)
+    assert 0 < params.average_tail < 1
+    target = splits.target
+    steps = params.epochs * -(-len(target.y) // params.batch_size)
+    averaged = round(params.average_tail * steps)
+    assert 2 <= averaged < steps
+
+    # the same start and the same fit, each step's weights kept
+    generator = rng.generator(0, "t")
+    model = copy.deepcopy(tiny_models["pretrained"])
+    fresh = copy.deepcopy(model)
+    fresh_init(fresh, generator)
+    with torch.no_grad():
+        for mine, new in zip((*model.parameters(), *model.buffers()), (*fresh.parameters(), *fresh.buffers())):
+            if mine.is_floating_point():
+                mine.lerp_(new, params.reset)
+    path = []
+    fit(model, target.x, target.y, params, generator,
+        on_step=lambda step: path.append({k: v.clone() for k, v in model.state_dict().items()}))
+    assert len(path) == steps
+    tail_mean = {k: torch.stack([w[k] for w in path[-averaged:]]).mean(0) for k in path[-1]}
+
+    result = run(tiny_models["pretrained"], splits, params)
+    for name, value in result.items():
+        assert torch.allclose(value, tail_mean[name], atol=1e-6), name
+    assert not torch.allclose(result["head.weight"], path[-1]["head.weight"], atol=1e-4)
+    last = run(tiny_models["pretrained"], splits, dataclasses.replace(params, average_tail=0.0))
+    assert all(torch.equal(v, path[-1][k]) for k, v in last.items())
+    with pytest.raises(Exception, match="average_tail"):
+        dataclasses.replace(params, average_tail=1.5)

@@ -1,8 +1,8 @@
 """shrink_refit (this project, docs/lab/shrink_refit.md): every weight moved to (1 - reset) x its value + reset x
 a fresh initialisation's (shrink and perturb, Ash & Adams 2020, with the perturbation drawn as the model is
-initialised), then `epochs` passes over the kept data (retain, plus the new class in class replacement) with Adam;
-then, with `calibrate`, the head rescaled so that the median label confidence on the retain images is the
-original's (calibrate_head).
+initialised), then `epochs` passes over the kept data (retain, plus the new class in class replacement) with Adam,
+whose last `average_tail` share of steps is averaged into the final weights (TailAverage); then, with `calibrate`,
+the head rescaled so that the median label confidence on the retain images is the original's (calibrate_head).
 
 Hypothesis: what separates the methods from a retrain is how far they move from the original weights. reset = 0
 is fine-tuning on the kept data, which keeps nearly all the forget images left in the weights; reset = 1 is a
@@ -12,7 +12,11 @@ layout of the features (so the refit is fast) while every weight's forget-specif
 Why the head is rescaled: one short refit leaves the logits smaller than a 20-epoch retrain's, and the forgetting
 score compares exactly the logit-scaled confidence, so a model that predicts like a retrain is still told apart by
 how sure it is. The original trained the retrain's 20 epochs on nearly the same retain images, so its confidence
-there stands in for a retrain's; one factor on every logit changes no prediction, hence no accuracy."""
+there stands in for a retrain's; one factor on every logit changes no prediction, hence no accuracy.
+Why the tail is averaged: a retrain's confidence on each forget image varies little from one initialisation to
+the next, and a model stopped after one short refit is one noisy point of its optimiser's path, far more variable;
+the mean of the path's last steps (Polyak & Juditsky 1992; Izmailov et al. 2018, SWA) drops most of that step
+noise at no extra forward or backward pass (docs/lab/shrink_refit.md, third round)."""
 from __future__ import annotations
 
 import copy
@@ -36,6 +40,7 @@ class Params(FitConfig):
     reset: float  # share of a fresh initialisation in the start: 0 = the original weights, 1 = a new network
     calibrate: bool  # rescale the head to the original model's median retain confidence after training
     calibrate_samples: int | None  # retain images both medians are taken on, evenly spaced; null: every one
+    average_tail: float  # share of the refit's last optimiser steps whose weights are averaged; 0: the last weights
 
     def __post_init__(self):
         super().__post_init__()
@@ -43,6 +48,7 @@ class Params(FitConfig):
         require(isinstance(self.calibrate, bool), "calibrate", f"must be true or false, got {self.calibrate!r}")
         require(self.calibrate_samples is None or self.calibrate_samples >= 1, "calibrate_samples",
                 f"must be a positive integer or null, got {self.calibrate_samples!r}")
+        require(0 <= self.average_tail <= 1, "average_tail", f"must be in [0, 1], got {self.average_tail!r}")
 
 
 def median_confidence(logits: torch.Tensor, labels: torch.Tensor) -> float:
@@ -85,6 +91,36 @@ def calibration_images(x: torch.Tensor, y: torch.Tensor, samples: int | None) ->
     return x[rows], y[rows]
 
 
+class TailAverage:
+    """fit's on_step hook that keeps the running mean of the model's floating-point parameters and buffers over
+    the last round(tail x total_steps) optimiser steps; apply() then writes that mean into the model (no-op when
+    no step was averaged, as with tail 0). Buffers are BatchNorm's running statistics, averaged alike rather than
+    re-estimated by a pass over the data as SWA does: an approximation that costs no compute (the lab measured it
+    on the MLP only, which has none)."""
+
+    def __init__(self, model: nn.Module, total_steps: int, tail: float):
+        self.tensors = [t for t in (*model.parameters(), *model.buffers()) if t.is_floating_point()]
+        self.first = total_steps - round(tail * total_steps) + 1  # the first averaged step, counted from 1
+        self.mean: list[torch.Tensor] | None = None
+        self.count = 0
+
+    def __call__(self, step: int) -> None:
+        if step < self.first:
+            return
+        self.count += 1
+        with torch.no_grad():
+            current = [t.detach() for t in self.tensors]
+            if self.mean is None:
+                self.mean = [t.clone() for t in current]
+            else:  # mean_k = mean_{k-1} + (w_k - mean_{k-1}) / k
+                torch._foreach_lerp_(self.mean, current, 1.0 / self.count)
+
+    def apply(self) -> None:
+        if self.mean is not None:
+            with torch.no_grad():
+                torch._foreach_copy_(self.tensors, self.mean)
+
+
 def unlearn(model, splits, params: Params, generator):
     calib_x, calib_y = calibration_images(splits.retain.x, splits.retain.y, params.calibrate_samples)
     # the original's median retain confidence, before its weights are shrunk
@@ -96,7 +132,10 @@ def unlearn(model, splits, params: Params, generator):
             if mine.is_floating_point():
                 mine.lerp_(new, params.reset)
     target = splits.target
-    fit(model, target.x, target.y, params, generator, desc="shrink_refit")
+    total_steps = params.epochs * -(-len(target.y) // params.batch_size)  # fit's: every pass ends on a short batch
+    average = TailAverage(model, total_steps, params.average_tail)
+    fit(model, target.x, target.y, params, generator, on_step=average, desc="shrink_refit")
+    average.apply()
     if params.calibrate:
         calibrate_head(model, target_median, calib_x, calib_y)
     return model
