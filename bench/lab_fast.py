@@ -8,8 +8,10 @@ the chains asked for) is built once under --projects and kept; DVC reruns nothin
 then unlearns every chain's original in this process and is scored as the evaluate stage scores it: every
 forget-train image's logit-scaled confidence, the forgetting score against the chain retrains (`oracle`), the
 ceiling `oracle_b` against `oracle`, test accuracy on the validation split. For the project's own setting this
-reproduces the project's metrics/summary.json share exactly (tests/test_lab_fast.py). No probe, no relearn attack,
-no timing: a setting picked here is then run through the suite, which has them.
+reproduces the project's metrics/summary.json share exactly (tests/test_lab_fast.py). No probe, no relearn attack:
+a setting picked here is then run through the suite, which has them. --time N also times each setting against a
+retrain of the project's recipe on the first N chains, one after the other in this process, for the wall-clock cost
+of a change; the suite's timing (each chain in its own stage process) stays the reference.
 
 Run: python bench/lab_fast.py --method shrink_refit --chains 32 --projects DIR \\
          --variant registered --variant "no_average average_tail=0 lr=0.003" [--requests default ...]
@@ -36,7 +38,7 @@ from unlearning import compute  # noqa: E402
 from unlearning.core import config, rng  # noqa: E402
 from unlearning.core.experiment import Experiment  # noqa: E402
 from unlearning.core.registry import METHODS  # noqa: E402
-from unlearning.core.train import predict  # noqa: E402
+from unlearning.core.train import fit, predict  # noqa: E402
 from unlearning.forgetting_score import forgetting_quality, logit_confidence  # noqa: E402
 
 
@@ -85,6 +87,23 @@ class Scorer:
     def accuracy(self, model) -> float:
         return float((predict(model, self.val.x).argmax(1) == self.val.y).float().mean())
 
+    def timing(self, method: str, settings: dict[str, object], chains: int) -> dict[str, float]:
+        """Mean over the first `chains` chains of the retrain's seconds over each setting's (name -> params), each
+        chain's retrain (the oracle stage's recipe) timed right before its settings, one thread."""
+        ratios = {name: 0.0 for name in settings}
+        for seed in self.cfg.seeds[:chains]:
+            splits = self.exp.splits(seed)
+            model = self.exp.new_model(seed, "retrain")
+            start = time.perf_counter()
+            fit(model, splits.target.x, splits.target.y, self.cfg.train, rng.generator(seed, "oracle"))
+            retrain = time.perf_counter() - start
+            for name, params in settings.items():
+                model = self.model("pretrained", seed)
+                start = time.perf_counter()
+                METHODS[method].unlearn(model, splits, params, rng.generator(seed, "unlearn", method))
+                ratios[name] += retrain / (time.perf_counter() - start) / chains
+        return ratios
+
     def score(self, method: str, params) -> dict[str, float]:
         module = METHODS[method]
         confidences, accuracy, passes = [], 0.0, 0.0
@@ -118,6 +137,8 @@ def main() -> None:
     parser.add_argument("--chains", type=int, default=32)
     parser.add_argument("--projects", type=Path, required=True, help="where the requests' projects are kept")
     parser.add_argument("--requests", nargs="+", default=list(lab_dev.REQUESTS), choices=list(lab_dev.REQUESTS))
+    parser.add_argument("--time", type=int, default=0, metavar="N",
+                        help="also the wall-clock speed-up of each setting over a retrain, on the first N chains")
     parser.add_argument("--out", type=Path, help="keep the numbers as JSON")
     args = parser.parse_args()
     torch.set_num_threads(1)  # as the stages run
@@ -126,11 +147,16 @@ def main() -> None:
     for request in args.requests:
         scorer = Scorer(project(request, args.method, args.chains, args.projects), args.chains)
         block = lab_dev.method_blocks(lab_dev.REQUESTS[request], [args.method])[args.method]
-        for name, changes in variants:
+        settings = {name: config.parse_dataclass(METHODS[args.method].Params, {**block, **changes},
+                                                 f"methods.{args.method}") for name, changes in variants}
+        walls = scorer.timing(args.method, settings, args.time) if args.time else {}
+        for name, params in settings.items():
             start = time.perf_counter()
-            params = config.parse_dataclass(METHODS[args.method].Params, {**block, **changes},
-                                            f"methods.{args.method}")
             r = results[name][request] = scorer.score(args.method, params)
+            if name in walls:
+                r["wall_speedup"] = walls[name]
+                print(f"{request:14s} {name:24s} wall-clock speed-up {walls[name]:.1f}x "
+                      f"(first {args.time} chains, this process)", flush=True)
             print(f"{request:14s} {name:24s} share {r['share']:.2f}  test acc {100 * r['test_acc_difference']:+.1f}"
                   f"  compute speed-up {r['compute_speedup']:.1f}x  ({time.perf_counter() - start:.0f} s)",
                   flush=True)

@@ -43,6 +43,17 @@ def test_the_projects_own_setting_scores_what_its_evaluate_stage_wrote(scored_pr
     assert changed["score"] != got["score"]
 
 
+def test_timing_gives_each_setting_a_speed_up_over_the_retrain(scored_project):
+    from unlearning.core import config
+    cfg = config.load(scored_project / "params.yaml", methods=("shrink_refit",))
+    scorer = lab_fast.Scorer(scored_project, len(cfg.seeds))
+    params = cfg.methods["shrink_refit"]
+    slow = dataclasses.replace(params, epochs=params.epochs * 40)  # 40 times the registered setting's steps
+    got = scorer.timing("shrink_refit", {"registered": params, "slow": slow}, chains=2)
+    assert set(got) == {"registered", "slow"}
+    assert got["registered"] > 2 * got["slow"] > 0
+
+
 def test_a_project_with_other_chains_is_refused(scored_project):
     with pytest.raises(SystemExit, match="chains"):
         lab_fast.Scorer(scored_project, 32)
