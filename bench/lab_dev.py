@@ -46,10 +46,15 @@ def method_blocks(overlay: Path, names: list[str]) -> dict:
     return {n: params["methods"][n] for n in names}
 
 
+def project_sets(overlay: Path, methods: list[str], chains: int) -> list[str]:
+    """The overrides of a development project: validation split, `chains` chains (2 attacked), only `methods`."""
+    return ["audit.split=val", f"audit.chains={chains}", "audit.attack_chains=2",
+            f"methods={json.dumps(method_blocks(overlay, methods))}"]
+
+
 def measure(request: str, methods: list[str], chains: int, sets: list[str]) -> dict[str, dict]:
     overlay = REQUESTS[request]
-    base = ["audit.split=val", f"audit.chains={chains}", "audit.attack_chains=2",
-            f"methods={json.dumps(method_blocks(overlay, methods))}"]
+    base = project_sets(overlay, methods, chains)
     with tempfile.TemporaryDirectory() as tmp:
         project = pipeline.make_project(Path(tmp), [overlay], base + sets)
         pipeline.run(project, sys.executable, "-m", "dvc", "repro", "-q", "evaluate")

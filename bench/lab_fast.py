@@ -40,6 +40,7 @@ from unlearning.core.experiment import Experiment  # noqa: E402
 from unlearning.core.registry import METHODS  # noqa: E402
 from unlearning.core.train import fit, predict  # noqa: E402
 from unlearning.forgetting_score import forgetting_quality, logit_confidence  # noqa: E402
+from unlearning.metrics import accuracies  # noqa: E402
 
 
 def project(request: str, method: str, chains: int, projects: Path) -> Path:
@@ -50,9 +51,7 @@ def project(request: str, method: str, chains: int, projects: Path) -> Path:
         overlay = lab_dev.REQUESTS[request]
         if not path.exists():
             folder.mkdir(parents=True, exist_ok=True)
-            base = ["audit.split=val", f"audit.chains={chains}", "audit.attack_chains=2",
-                    f"methods={json.dumps(lab_dev.method_blocks(overlay, [method]))}"]
-            pipeline.make_project(folder, [overlay], base)
+            pipeline.make_project(folder, [overlay], lab_dev.project_sets(overlay, [method], chains))
         pipeline.run(path, sys.executable, "-m", "dvc", "repro", "-q", "evaluate")
     return path
 
@@ -67,7 +66,7 @@ class Scorer:
         self.path = path
         self.exp = Experiment.open(self.cfg, path / data_path(self.cfg), path / manifest_path(self.cfg))
         self.forget = self.exp.splits(0).forget  # forget-train images, labelled with their old slot
-        self.val = self.exp.splits(0, "val").target  # the validation images of the final class set
+        self.val = self.exp.splits(0, "val")  # what evaluate scores accuracies on with audit.split=val
         confidences, accuracies = {}, {}
         for name in ("oracle", "oracle_b"):
             models = [self.model(name, seed) for seed in self.cfg.seeds]
@@ -85,7 +84,7 @@ class Scorer:
         return logit_confidence(predict(model, self.forget.x).double()[None], self.forget.y)[0]  # [E]
 
     def accuracy(self, model) -> float:
-        return float((predict(model, self.val.x).argmax(1) == self.val.y).float().mean())
+        return accuracies(model, self.val)["test_acc"]
 
     def timing(self, method: str, settings: dict[str, object], chains: int) -> dict[str, float]:
         """Mean over the first `chains` chains of the retrain's seconds over each setting's (name -> params), each
